@@ -4,7 +4,8 @@
 //   [0] kind | flags      kind in the low byte (KIND_*), flags above it (F_*)
 //   [1] start             INT: offset of 'i'; STR: first content byte; LIST/DICT: offset of 'l'/'d'
 //   [2] end               INT/LIST/DICT: offset one past the closing 'e'; STR: one past the last content byte
-//   [3] aux               INT with F_SMALL_INT: the value; STR: offset of the length prefix;
+//   [3] aux               INT with F_SMALL_INT: the value; STR value: offset of the length prefix;
+//                         STR dict key: FNV-1a hash of its bytes (lets the caller cache key strings);
 //                         LIST: number of elements; DICT: number of key/value pairs
 //
 // Strictness: leading zeros (i03e, 03:abc), negative zero (i-0e), empty integers (ie, i-e), integers outside
@@ -12,7 +13,7 @@
 // errors. Unsorted keys set F_UNSORTED on the dict; a key equal to the previous one sets F_DUPLICATE. Non-
 // adjacent duplicates in an unsorted dict are left to the caller (the dict is flagged unsorted).
 //
-// No recursion: nesting is tracked on a caller-owned stack of 16-byte frames (maxDepth of them):
+// No recursion: enclosing containers are kept on a caller-owned stack of 16-byte frames (maxDepth of them):
 //   [0] token index of the container  [1] children seen  [2] previous key start  [3] previous key end
 
 export const KIND_INT: i32 = 1
@@ -65,6 +66,9 @@ const I64_DIV10: u64 = 922337203685477580
 /**
  * Tokenizes `len` bytes at `input` into the tape. Returns the token count, or a negative E_* code with the
  * failing offset in bdecodeErrorPos().
+ *
+ * The innermost container's state lives in locals (cur*); the stack holds only the enclosing ones, written
+ * on entering a container and read back on leaving it, so a scalar costs no stack traffic.
  */
 export function bdecode (input: usize, len: i32, tape: usize, tapeCap: i32, stack: usize, maxDepth: i32, opts: i32): i32 {
   errorPos = 0
@@ -73,33 +77,40 @@ export function bdecode (input: usize, len: i32, tape: usize, tapeCap: i32, stac
   let pos: i32 = 0
   let ntok: i32 = 0
   let depth: i32 = 0
+  // Innermost open container: its token, children seen, whether it is a dict, and its previous key.
+  let curTok: usize = 0
+  let curCount: i32 = 0
+  let curIsDict = false
+  let prevKeyStart: i32 = -1
+  let prevKeyEnd: i32 = -1
 
   while (true) {
     if (pos >= len) return fail(E_TRUNCATED, pos)
     const c = <i32>load<u8>(input + <usize>pos)
     let isKey = false
-    let frame: usize = 0
 
     if (depth > 0) {
-      frame = stack + (<usize>(depth - 1) << 4)
-      const count = load<i32>(frame, 4)
-      const parent = tape + (<usize>load<i32>(frame) << 4)
-      const parentIsDict = (load<i32>(parent) & 0xff) == KIND_DICT
       if (c == 0x65) { // 'e' closes the container
-        let items = count
-        if (parentIsDict) {
-          if (count & 1) return fail(E_MISSING_VALUE, pos)
-          items = count >> 1
+        let items = curCount
+        if (curIsDict) {
+          if (curCount & 1) return fail(E_MISSING_VALUE, pos)
+          items = curCount >> 1
         }
         pos++
-        store<i32>(parent, pos, 8)
-        store<i32>(parent, items, 12)
+        store<i32>(curTok, pos, 8)
+        store<i32>(curTok, items, 12)
         depth--
         if (depth == 0) break
+        const f = stack + (<usize>(depth - 1) << 4)
+        curTok = tape + (<usize>load<i32>(f) << 4)
+        curCount = load<i32>(f, 4)
+        prevKeyStart = load<i32>(f, 8)
+        prevKeyEnd = load<i32>(f, 12)
+        curIsDict = (load<i32>(curTok) & 0xff) == KIND_DICT
         continue
       }
-      store<i32>(frame, count + 1, 4)
-      isKey = parentIsDict && (count & 1) == 0
+      isKey = curIsDict && (curCount & 1) == 0
+      curCount++
     }
 
     if (ntok >= tapeCap) return fail(E_TAPE_FULL, pos)
@@ -125,31 +136,33 @@ export function bdecode (input: usize, len: i32, tape: usize, tapeCap: i32, stac
       if (n > <u64>(len - start)) return fail(E_STRING_PAST_END, pos)
       const end = start + <i32>n
       let flags = KIND_STR
+      let aux = pos
       if (isKey) {
-        // ASCII flag lets the caller skip UTF-8 decoding of the key.
+        // ASCII flag lets the caller skip UTF-8 decoding of the key; the hash lets it reuse key strings.
         let acc: u32 = 0
-        for (let q = start; q < end; q++) acc |= <u32>load<u8>(input + <usize>q)
+        let hash: u32 = 0x811c9dc5
+        for (let q = start; q < end; q++) {
+          const ch = <u32>load<u8>(input + <usize>q)
+          acc |= ch
+          hash = (hash ^ ch) * 0x01000193
+        }
         if (acc < 0x80) flags |= F_KEY_ASCII
-        const prevStart = load<i32>(frame, 8)
-        if (prevStart >= 0) {
-          const prevEnd = load<i32>(frame, 12)
-          const prevLen = prevEnd - prevStart
+        aux = <i32>hash
+        if (prevKeyStart >= 0) {
+          const prevLen = prevKeyEnd - prevKeyStart
           const curLen = end - start
           const common = prevLen < curLen ? prevLen : curLen
-          let cmp = memory.compare(input + <usize>prevStart, input + <usize>start, <usize>common)
+          let cmp = memory.compare(input + <usize>prevKeyStart, input + <usize>start, <usize>common)
           if (cmp == 0) cmp = prevLen - curLen
-          if (cmp >= 0) {
-            const parent = tape + (<usize>load<i32>(frame) << 4)
-            store<i32>(parent, load<i32>(parent) | (cmp == 0 ? F_DUPLICATE : F_UNSORTED))
-          }
+          if (cmp >= 0) store<i32>(curTok, load<i32>(curTok) | (cmp == 0 ? F_DUPLICATE : F_UNSORTED))
         }
-        store<i32>(frame, start, 8)
-        store<i32>(frame, end, 12)
+        prevKeyStart = start
+        prevKeyEnd = end
       }
       store<i32>(tok, flags)
       store<i32>(tok, start, 4)
       store<i32>(tok, end, 8)
-      store<i32>(tok, pos, 12)
+      store<i32>(tok, aux, 12)
       ntok++
       pos = end
     } else if (isKey) {
@@ -192,11 +205,19 @@ export function bdecode (input: usize, len: i32, tape: usize, tapeCap: i32, stac
       store<i32>(tok, pos, 4)
       store<i32>(tok, 0, 8)
       store<i32>(tok, 0, 12)
-      const f = stack + (<usize>depth << 4)
-      store<i32>(f, ntok)
-      store<i32>(f, 0, 4)
-      store<i32>(f, -1, 8)
-      store<i32>(f, -1, 12)
+      if (depth > 0) {
+        // Save the enclosing container's state.
+        const f = stack + (<usize>(depth - 1) << 4)
+        store<i32>(f, <i32>((curTok - tape) >> 4))
+        store<i32>(f, curCount, 4)
+        store<i32>(f, prevKeyStart, 8)
+        store<i32>(f, prevKeyEnd, 12)
+      }
+      curTok = tok
+      curCount = 0
+      curIsDict = c == 0x64
+      prevKeyStart = -1
+      prevKeyEnd = -1
       ntok++
       pos++
       depth++

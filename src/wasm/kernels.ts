@@ -33,6 +33,7 @@ export interface Kernels {
 
   frameScan (buf: number, len: number, maxLen: number, out: number, outCap: number): number
   frameConsumed (): number
+  frameCount (): number
   frameErrorPos (): number
   frameNeed (): number
   encodeTriples (out: number, src: number, count: number, id: number): number
