@@ -119,9 +119,11 @@ export function pickRarest (peer: usize, want: usize, prio: usize, avail: usize,
   return best
 }
 
-// Scans [from, to) in order and keeps the first candidate of the highest priority tier seen so far.
+// Scans [from, to) in order and keeps the first candidate of the highest priority tier seen so far; stops
+// at a candidate whose priority reaches seqStop (nothing later can beat it).
 let seqBest: i32 = -1
 let seqBestPrio: u32 = 0
+let seqStop: u32 = 255
 
 function scanSequential (peer: usize, want: usize, prio: usize, from: i32, to: i32): void {
   let i = from
@@ -149,7 +151,7 @@ function scanSequential (peer: usize, want: usize, prio: usize, from: i32, to: i
       if (p > seqBestPrio) {
         seqBest = idx
         seqBestPrio = p
-        if (p == 255) return
+        if (p >= seqStop) return
       }
     }
     i = base + width
@@ -159,12 +161,16 @@ function scanSequential (peer: usize, want: usize, prio: usize, from: i32, to: i
 /**
  * Sequential: the first piece at or after `cursor` (wrapping to 0) that is in `want` and in `peer`, taking
  * the highest priority tier first. Returns the piece index or -1.
+ *
+ * `topPrio` is the highest priority any piece has (255 if unknown). Without it the scan could not stop at
+ * the first candidate: a higher tier might come later, so every pick would read to the end and wrap.
  */
-export function pickSequential (peer: usize, want: usize, prio: usize, npieces: i32, cursor: i32): i32 {
+export function pickSequential (peer: usize, want: usize, prio: usize, npieces: i32, cursor: i32, topPrio: u32): i32 {
   seqBest = -1
   seqBestPrio = 0
+  seqStop = topPrio == 0 || topPrio > 255 ? 255 : topPrio
   if (cursor < 0 || cursor >= npieces) cursor = 0
   scanSequential(peer, want, prio, cursor, npieces)
-  if (seqBestPrio < 255 && cursor > 0) scanSequential(peer, want, prio, 0, cursor)
+  if (seqBestPrio < seqStop && cursor > 0) scanSequential(peer, want, prio, 0, cursor)
   return seqBest
 }

@@ -29,7 +29,7 @@ export interface Kernels {
   availAddBitfield (avail: number, bf: number, npieces: number, delta: number): void
   availAddAll (avail: number, npieces: number, delta: number): void
   pickRarest (peer: number, want: number, prio: number, avail: number, npieces: number, seed: number): number
-  pickSequential (peer: number, want: number, prio: number, npieces: number, cursor: number): number
+  pickSequential (peer: number, want: number, prio: number, npieces: number, cursor: number, topPrio: number): number
 
   frameScan (buf: number, len: number, maxLen: number, out: number, outCap: number): number
   frameConsumed (): number
