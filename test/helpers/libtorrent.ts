@@ -1,0 +1,149 @@
+/**
+ * Drives a real libtorrent peer (test/helpers/lt-peer.py under Debian's /usr/bin/python3) from tests.
+ * Loopback only. Use `system.libtorrent()` + `needs()` to skip/fail when python3-libtorrent is absent.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { SYSTEM_PYTHON } from './system.js'
+
+export interface LtEvent { event: string, type?: string, message?: string, info_hash?: string, [k: string]: unknown }
+export interface LtPeerInfo {
+  ip: string, port: number, client: string, pid: string, seed: boolean, utp: boolean, outgoing: boolean,
+  source: number, pex: boolean, total_download: number, total_upload: number, num_hashfails: number
+}
+export interface LtStatus {
+  state: string, progress: number, total_done: number, total_wanted: number, has_metadata: boolean,
+  num_peers: number, num_seeds: number, is_seeding: boolean, download_rate: number, upload_rate: number,
+  total_upload: number, total_download: number, pieces: boolean[] | null, errc: string | null, peers: LtPeerInfo[]
+}
+
+export interface LtOptions { tcp?: boolean, utp?: boolean, port?: number }
+
+export class LtPeer {
+  readonly port: number
+  readonly events: LtEvent[] = []
+  private readonly proc: ChildProcessWithoutNullStreams
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
+  private readonly waiters = new Set<{ pred: (e: LtEvent) => boolean, resolve: (e: LtEvent) => void }>()
+  stderr = ''
+
+  private constructor (proc: ChildProcessWithoutNullStreams, port: number) {
+    this.proc = proc
+    this.port = port
+  }
+
+  static async start (opts: LtOptions = {}): Promise<LtPeer> {
+    const args = [join(import.meta.dirname, 'lt-peer.py')]
+    if (opts.tcp === false) args.push('--no-tcp')
+    if (opts.utp === false) args.push('--no-utp')
+    if (opts.port) args.push('--port', String(opts.port))
+    const proc = spawn(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const lines = createInterface({ input: proc.stdout })
+    let peer: LtPeer | undefined
+    let stderr = ''
+    proc.stderr.on('data', d => { stderr += d; if (peer) peer.stderr += d })
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('libtorrent peer did not start: ' + stderr)), 15000)
+      proc.once('exit', code => { clearTimeout(timer); reject(new Error(`libtorrent peer exited (${code}): ${stderr}`)) })
+      lines.once('line', line => {
+        clearTimeout(timer)
+        const ev = JSON.parse(line) as { tcp_port: number | null, utp_port: number | null }
+        resolve(ev.tcp_port ?? ev.utp_port ?? 0)
+      })
+    })
+    peer = new LtPeer(proc, port)
+    peer.stderr = stderr
+    lines.on('line', line => peer!.onLine(line))
+    proc.on('exit', () => {
+      for (const p of peer!.pending.values()) p.reject(new Error('libtorrent peer exited: ' + peer!.stderr))
+      peer!.pending.clear()
+    })
+    return peer
+  }
+
+  private onLine (line: string): void {
+    let msg: any
+    try { msg = JSON.parse(line) } catch { return }
+    if (msg.id !== undefined && this.pending.has(msg.id)) {
+      const p = this.pending.get(msg.id)!
+      this.pending.delete(msg.id)
+      if (msg.ok) p.resolve(msg)
+      else p.reject(new Error('libtorrent: ' + msg.error))
+      return
+    }
+    if (msg.event) {
+      this.events.push(msg)
+      for (const w of this.waiters) {
+        if (w.pred(msg)) {
+          this.waiters.delete(w)
+          w.resolve(msg)
+        }
+      }
+    }
+  }
+
+  call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.proc.stdin.write(JSON.stringify({ id, cmd, ...args }) + '\n')
+    })
+  }
+
+  /** Resolves with the first event (past or future) matching `pred`. */
+  waitForEvent (pred: (e: LtEvent) => boolean, timeoutMs = 30000): Promise<LtEvent> {
+    const past = this.events.find(pred)
+    if (past) return Promise.resolve(past)
+    return new Promise((resolve, reject) => {
+      const w = { pred, resolve: (e: LtEvent) => { clearTimeout(timer); resolve(e) } }
+      const timer = setTimeout(() => {
+        this.waiters.delete(w)
+        reject(new Error('timed out waiting for a libtorrent event; seen: ' +
+          this.events.slice(-15).map(e => e.type + ': ' + e.message).join(' | ')))
+      }, timeoutMs)
+      this.waiters.add(w)
+    })
+  }
+
+  async add (args: { torrent?: string, magnet?: string, save_path: string, seed_mode?: boolean, paused?: boolean,
+    sequential?: boolean, upload_mode?: boolean }): Promise<string> {
+    return (await this.call<{ info_hash: string }>('add', args)).info_hash
+  }
+
+  connect (infoHash: string, port: number, ip = '127.0.0.1'): Promise<unknown> {
+    return this.call('connect', { info_hash: infoHash, ip, port })
+  }
+
+  status (infoHash: string, pieces = false): Promise<LtStatus> {
+    return this.call<LtStatus>('status', { info_hash: infoHash, pieces })
+  }
+
+  /** Polls status until `pred` holds. */
+  async waitForStatus (infoHash: string, pred: (s: LtStatus) => boolean, timeoutMs = 30000): Promise<LtStatus> {
+    const deadline = Date.now() + timeoutMs
+    let last: LtStatus | undefined
+    while (Date.now() < deadline) {
+      last = await this.status(infoHash)
+      if (pred(last)) return last
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    throw new Error('timed out waiting for libtorrent status; last: ' + JSON.stringify({ ...last, peers: last?.peers.length }) +
+      ' events: ' + this.events.slice(-10).map(e => e.type + ': ' + e.message).join(' | '))
+  }
+
+  create (args: { path: string, out: string, piece_length?: number, trackers?: string[], web_seeds?: string[],
+    private?: boolean, mode?: 'v1' | 'hybrid' | 'v2', comment?: string }): Promise<{ info_hash: string | null, info_hash_v2: string | null }> {
+    return this.call('create', args)
+  }
+
+  async stop (): Promise<void> {
+    if (this.proc.exitCode !== null) return
+    const exited = new Promise(resolve => this.proc.once('exit', resolve))
+    this.proc.stdin.end()
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
+  }
+}
