@@ -1,15 +1,25 @@
 // Peer wire message framing (BEP 3 / BEP 6 / BEP 10): <u32 big-endian length><id><payload>.
 //
 // frameScan walks a receive buffer and writes one 6 x i32 record per complete message:
-//   [0] id (-1 for a keep-alive)  [1] payload offset  [2] payload length
+//   [0] id (-1 for a keep-alive, REC_PIECE_HEAD for a split piece, see below)
+//   [1] payload offset  [2] payload length
 //   [3..5] the payload's leading big-endian u32 fields, decoded for the fixed-layout messages:
 //          have/suggest/allowed-fast: index; request/cancel/reject: index, begin, length;
 //          piece: index, begin, block length; port: port; extended: extended message id.
-// It stops at the first incomplete message (frameNeed() then says how many bytes that message needs) or when
-// the record buffer is full; frameConsumed() is the offset after the last complete message.
-// A length prefix above maxLen (the caller keeps maxLen < 2^31) fails before any of the message is buffered.
-// Messages of a known id with an impossible payload length fail too; unknown ids are passed through.
-
+// It stops at the first incomplete message (frameNeed() then says how many bytes, from that message's start,
+// it needs before the scan can go on) or when the record buffer is full; frameConsumed() is the offset after
+// the last message recorded. It returns the record count, or an E_* code; frameCount() is the record count in
+// both cases, so the messages before a bad one can still be delivered (the result then does not depend on how
+// the stream was split into reads).
+// A length prefix above maxLen (the caller keeps maxLen < 2^31) fails as soon as the prefix is present, before
+// any of the message is buffered. A known id with an impossible payload length fails as soon as the id byte is
+// present. Unknown ids are passed through.
+//
+// Split pieces (splitMin > 0): a piece message whose block is at least splitMin bytes and is not complete in
+// the buffer is recorded as soon as its 13-byte header is (id REC_PIECE_HEAD, fields as for a piece); the scan
+// stops there and frameConsumed() is the end of the header. The caller takes the block bytes from where they
+// arrive instead of copying them into the buffer first. While fewer than 13 bytes of a message that may be
+// such a piece are present, frameNeed() is 13 (the header), not the whole message.
 export const MSG_CHOKE: i32 = 0
 export const MSG_UNCHOKE: i32 = 1
 export const MSG_INTERESTED: i32 = 2
@@ -27,15 +37,24 @@ export const MSG_REJECT: i32 = 16
 export const MSG_ALLOWED_FAST: i32 = 17
 export const MSG_EXTENDED: i32 = 20
 
+export const REC_PIECE_HEAD: i32 = -2
+const PIECE_HEADER: i32 = 13
+
 export const E_TOO_LARGE: i32 = -1
 export const E_BAD_LENGTH: i32 = -2
 
 let consumed: i32 = 0
 let errorPos: i32 = 0
 let need: i32 = 0
+let count: i32 = 0
 
 export function frameConsumed (): i32 {
   return consumed
+}
+
+/** Records written by the last frameScan, also when it failed (the complete messages before the bad one). */
+export function frameCount (): i32 {
+  return count
 }
 
 export function frameErrorPos (): i32 {
@@ -72,17 +91,21 @@ export function frameNeed (): i32 {
   }
 }
 
-export function frameScan (buf: usize, len: i32, maxLen: i32, out: usize, outCap: i32): i32 {
+export function frameScan (buf: usize, len: i32, maxLen: i32, out: usize, outCap: i32, splitMin: i32): i32 {
   let pos: i32 = 0
   let n: i32 = 0
   need = 0
   errorPos = 0
+  // Pieces with a block of at least splitMin bytes: length prefix >= splitMin + 9 (u32; 0 disables splitting).
+  const splitLen: u32 = splitMin > 0 ? <u32>splitMin + 9 : 0xffffffff
   while (n < outCap) {
-    if (len - pos < 4) break
+    const avail = len - pos
+    if (avail < 4) break
     const msgLen = bswap<u32>(load<u32>(buf + <usize>pos))
     if (msgLen > <u32>maxLen) {
       errorPos = pos
       consumed = pos
+      count = n
       return E_TOO_LARGE
     }
     const rec = out + <usize>n * 24
@@ -94,8 +117,8 @@ export function frameScan (buf: usize, len: i32, maxLen: i32, out: usize, outCap
       n++
       continue
     }
-    if (<u32>(len - pos - 4) < msgLen) {
-      need = <i32>msgLen + 4
+    if (avail < 5) {
+      need = msgLen >= splitLen ? PIECE_HEADER : <i32>msgLen + 4
       break
     }
     const id = <i32>load<u8>(buf + <usize>pos + 4)
@@ -104,9 +127,29 @@ export function frameScan (buf: usize, len: i32, maxLen: i32, out: usize, outCap
     if (!lengthOk(id, plen)) {
       errorPos = pos
       consumed = pos
+      count = n
       return E_BAD_LENGTH
     }
     const p = buf + <usize>payload
+    if (<u32>(avail - 4) < msgLen) {
+      if (id != MSG_PIECE || msgLen < splitLen) {
+        need = <i32>msgLen + 4
+        break
+      }
+      if (avail < PIECE_HEADER) {
+        need = PIECE_HEADER
+        break
+      }
+      store<i32>(rec, REC_PIECE_HEAD)
+      store<i32>(rec, payload, 4)
+      store<i32>(rec, plen, 8)
+      store<i32>(rec, be32(p), 12)
+      store<i32>(rec, be32(p + 4), 16)
+      store<i32>(rec, plen - 8, 20)
+      pos += PIECE_HEADER
+      n++
+      break
+    }
     store<i32>(rec, id)
     store<i32>(rec, payload, 4)
     store<i32>(rec, plen, 8)
@@ -137,6 +180,7 @@ export function frameScan (buf: usize, len: i32, maxLen: i32, out: usize, outCap
     n++
   }
   consumed = pos
+  count = n
   return n
 }
 

@@ -11,7 +11,9 @@ export {
   bfSetAll
 } from './bitfield'
 export { availAddBitfield, availAddAll, pickRarest, pickSequential } from './rarity'
-export { frameScan, frameConsumed, frameErrorPos, frameNeed, encodeTriples, encodeHaves } from './framing'
+export {
+  frameScan, frameConsumed, frameCount, frameErrorPos, frameNeed, encodeTriples, encodeHaves
+} from './framing'
 
 export function alloc (size: usize): usize {
   return heap.alloc(size)

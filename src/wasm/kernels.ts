@@ -31,7 +31,7 @@ export interface Kernels {
   pickRarest (peer: number, want: number, prio: number, avail: number, npieces: number, seed: number): number
   pickSequential (peer: number, want: number, prio: number, npieces: number, cursor: number, topPrio: number): number
 
-  frameScan (buf: number, len: number, maxLen: number, out: number, outCap: number): number
+  frameScan (buf: number, len: number, maxLen: number, out: number, outCap: number, splitMin: number): number
   frameConsumed (): number
   frameCount (): number
   frameErrorPos (): number
