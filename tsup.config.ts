@@ -5,15 +5,28 @@ import { defineConfig } from 'tsup'
 // (node:*, utp-native, nat-*) can reach dist/browser.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // Worker entries sit next to the bundle: src/worker/spawn.ts finds them at dist/<name>.js.
+    entry: { index: 'src/index.ts', 'hash-worker': 'src/worker/hash-worker.ts' },
     outDir: 'dist',
     format: ['esm'],
     platform: 'node',
     target: 'node20',
     dts: true,
     sourcemap: true,
-    clean: true,
+    clean: false,
     splitting: true
+  },
+  {
+    // The CLI: one file with a shebang (package.json "bin"); it spawns dist/hash-worker.js like the library.
+    entry: { cli: 'src/cli/main.ts' },
+    outDir: 'dist',
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    clean: false,
+    splitting: false,
+    banner: { js: '#!/usr/bin/env node' }
   },
   {
     entry: { wasmtorrent: 'src/index.ts' },

@@ -6,3 +6,12 @@ export { sha1, toHex } from './sha1/index.js'
 export type { Sha1, Sha1Hasher, Sha1Engine } from './sha1/index.js'
 export { WasmTorrentError, WasmNotReadyError, BencodeError, WireProtocolError } from './errors.js'
 export { Bitfield, Availability } from './bitfield/index.js'
+export {
+  parseTorrent, hasMetadata, decodeTorrentFile, decodeInfoDict, encodeTorrentFile, parseMagnet, toMagnetURI,
+  createTorrent, autoPieceLength, sanitizeComponent, sanitizePath,
+  MetainfoError, MagnetError, TorrentIdError, CreateTorrentError
+} from './metainfo/index.js'
+export type {
+  ParseTorrentOptions, TorrentFileFields, MagnetData, MagnetInput, CreateTorrentOptions, CreateTorrentInput,
+  CreateTorrentItem, ChunkSource, ParsedTorrent, MagnetTorrent, TorrentFile, PadFile, TorrentId
+} from './metainfo/index.js'

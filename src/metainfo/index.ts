@@ -1,0 +1,13 @@
+// The metainfo layer's public API: torrent ids, .torrent files, magnets, torrent creation.
+export { parseTorrent, hasMetadata } from './parse-torrent.js'
+export type { ParseTorrentOptions } from './parse-torrent.js'
+export { decodeTorrentFile, decodeInfoDict, encodeTorrentFile } from './torrent-file.js'
+export type { TorrentFileFields } from './torrent-file.js'
+export { parseMagnet, toMagnetURI } from './magnet.js'
+export type { MagnetData, MagnetInput } from './magnet.js'
+export { createTorrent } from './create-torrent.js'
+export type { CreateTorrentOptions, CreateTorrentInput, CreateTorrentItem, ChunkSource } from './create-torrent.js'
+export { autoPieceLength } from './piece-length.js'
+export { sanitizeComponent, sanitizePath } from './sanitize.js'
+export { MetainfoError, MagnetError, TorrentIdError, CreateTorrentError } from './errors.js'
+export type { ParsedTorrent, MagnetTorrent, TorrentFile, PadFile, TorrentId } from './types.js'

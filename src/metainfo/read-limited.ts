@@ -1,0 +1,45 @@
+/** Reads a byte stream into one buffer, failing as soon as it passes a size limit (never buffering more). */
+import { MetainfoError } from './errors.js'
+
+export async function readLimited (chunks: AsyncIterable<Uint8Array>, maxBytes: number, what: string,
+  onAbort?: () => void): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of chunks) {
+    total += chunk.length
+    if (total > maxBytes) {
+      onAbort?.()
+      throw new MetainfoError('ERR_TORRENT_TOO_LARGE', `${what} is larger than ${maxBytes} bytes`)
+    }
+    parts.push(chunk)
+  }
+  const out = new Uint8Array(total)
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/**
+ * A web ReadableStream as an async iterable (Safari's streams are not async-iterable); leaving the loop
+ * early cancels the stream.
+ */
+export async function * iterateReadable (stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader()
+  let finished = false
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) {
+        finished = true
+        return
+      }
+      yield value
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {})
+    reader.releaseLock()
+  }
+}
