@@ -1,0 +1,108 @@
+/**
+ * Pieces being downloaded: per block, its state and who requested / sent it; the piece's data is assembled in
+ * one buffer until it is complete and handed to verification.
+ *
+ * A block is requested from at most one peer, except in endgame, when every missing block is already
+ * requested and idle peers may duplicate a request (the first copy to arrive wins, the others are cancelled).
+ */
+import type { Wire } from '../wire/index.js'
+
+/** 16 KiB: the block size every client requests (BEP 3 recommends 2^14; larger is dropped by many peers). */
+export const BLOCK_LENGTH = 16 * 1024
+
+// Block states.
+export const BLOCK_FREE = 0
+export const BLOCK_REQUESTED = 1
+export const BLOCK_RECEIVED = 2
+
+export class ActivePiece {
+  readonly index: number
+  readonly length: number
+  readonly blockCount: number
+  /** BLOCK_* per block. */
+  readonly state: Uint8Array
+  /** Peers a block is requested from (usually one; more in endgame). */
+  readonly requesters: Array<Wire[] | null>
+  /** Who sent each received block (smart ban: blame after a hash failure). */
+  readonly senders: Array<Wire | null>
+  buffer: Uint8Array
+  received = 0
+  /** Blocks not requested from anyone. */
+  free: number
+  /** Date.now() of the last block received, for stall detection. */
+  lastActivity = Date.now()
+
+  constructor (index: number, length: number, buffer: Uint8Array) {
+    this.index = index
+    this.length = length
+    this.blockCount = Math.ceil(length / BLOCK_LENGTH)
+    this.state = new Uint8Array(this.blockCount)
+    this.requesters = new Array(this.blockCount).fill(null)
+    this.senders = new Array(this.blockCount).fill(null)
+    this.buffer = buffer
+    this.free = this.blockCount
+  }
+
+  blockLength (block: number): number {
+    return block === this.blockCount - 1 ? this.length - block * BLOCK_LENGTH : BLOCK_LENGTH
+  }
+
+  get complete (): boolean {
+    return this.received === this.blockCount
+  }
+
+  /** Marks `block` requested from `wire`. */
+  request (block: number, wire: Wire): void {
+    if (this.state[block] === BLOCK_FREE) {
+      this.state[block] = BLOCK_REQUESTED
+      this.free--
+      this.requesters[block] = [wire]
+    } else {
+      (this.requesters[block] ??= []).push(wire)
+    }
+  }
+
+  /** A request for `block` from `wire` failed (reject, choke, timeout, close): the block is free again if no one else has it. */
+  unrequest (block: number, wire: Wire): void {
+    if (this.state[block] !== BLOCK_REQUESTED) return
+    const list = this.requesters[block]
+    if (list) {
+      const i = list.indexOf(wire)
+      if (i >= 0) list.splice(i, 1)
+      if (list.length > 0) return
+    }
+    this.requesters[block] = null
+    this.state[block] = BLOCK_FREE
+    this.free++
+  }
+
+  /**
+   * Stores a received block; returns the other peers it was also requested from (to cancel), or null when the
+   * block was not wanted any more (already received from someone else).
+   */
+  receive (block: number, data: Uint8Array, wire: Wire): Wire[] | null {
+    if (this.state[block] === BLOCK_RECEIVED) return null
+    if (this.state[block] === BLOCK_FREE) this.free--
+    this.buffer.set(data, block * BLOCK_LENGTH)
+    this.state[block] = BLOCK_RECEIVED
+    this.senders[block] = wire
+    const others = (this.requesters[block] ?? []).filter(w => w !== wire)
+    this.requesters[block] = null
+    this.received++
+    this.lastActivity = Date.now()
+    return others
+  }
+
+  /** First free block, or -1. */
+  firstFree (): number {
+    if (this.free === 0) return -1
+    return this.state.indexOf(BLOCK_FREE)
+  }
+
+  /** Wires with a pending request in this piece. */
+  requestersOf (): Set<Wire> {
+    const out = new Set<Wire>()
+    for (const l of this.requesters) if (l) for (const w of l) out.add(w)
+    return out
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * The download/upload engine of one torrent whose metadata is known, over the wires a transport hands it.
+ *
+ * - Availability and priorities live in WASM memory (bitfield/availability.ts); picks are kernel calls.
+ * - Requests: 16 KiB blocks; a wire keeps a pipeline of outstanding requests sized from its measured rate
+ *   (libtorrent's request_queue_time idea), capped by its `reqq`. Blocks come first from pieces this wire is
+ *   already on, then from a new piece (rarest-first or sequential), then from pieces others started, then,
+ *   once every missing block is requested (endgame), as duplicates, cancelled when the first copy arrives.
+ * - Complete pieces are verified off the main thread (verifier seam), then written to the store; the
+ *   senders of every block are kept so that a piece that fails and later passes bans the peers whose blocks
+ *   differed (smart ban, bad-input case 29).
+ * - Choking is done by choker.ts.
+ */
+import { Emitter } from '../util/emitter.js'
+import { WasmTorrentError } from '../errors.js'
+import { Bitfield, Availability } from '../bitfield/index.js'
+import type { Wire } from '../wire/index.js'
+import { ActivePiece, BLOCK_LENGTH, BLOCK_FREE, BLOCK_REQUESTED } from './piece-table.js'
+import { Choker } from './choker.js'
+import { SmartBan } from './smart-ban.js'
+import type { PieceVerifier } from './verifier.js'
+import type { PieceStore, SwarmEvents, SwarmOptions } from './types.js'
+import { createVerifier } from '#piece-verifier'
+
+// Seconds of transfer a pipeline should cover at the peer's measured rate (libtorrent's request_queue_time).
+const REQUEST_QUEUE_SECONDS = 3
+// Pipeline bounds: at least enough to fill a fast link's first round trips; at most libtorrent's
+// max_out_request_queue (500) and never more than the peer's reqq.
+const MIN_PIPELINE = 16
+const MAX_PIPELINE = 500
+// Peers that do not send `reqq` are assumed to take 250 (libtorrent's default assumption).
+const DEFAULT_PEER_REQQ = 250
+// In endgame a block is requested from at most this many peers at once.
+const ENDGAME_MAX_REQUESTERS = 2
+// Buffers of finished pieces kept for reuse, so a steady download does not allocate a buffer per piece.
+const BUFFER_POOL_SIZE = 32
+
+interface PeerState {
+  /** This wire's bitfield/have-all was added to availability. */
+  counted: boolean
+  haveAll: boolean
+  /** A request timed out: keep one request in flight until a block arrives. */
+  snubbed: boolean
+}
+
+export class Swarm extends Emitter<SwarmEvents> {
+  readonly pieceCount: number
+  readonly pieceLength: number
+  readonly lastPieceLength: number
+  readonly length: number
+  /** Verified pieces. */
+  readonly have: Bitfield
+  readonly availability: Availability
+  strategy: 'rarest' | 'sequential'
+  /** Sequential cursor: the first piece the stream or sequential download still needs. */
+  cursor = 0
+  readonly wires = new Set<Wire>()
+  downloaded = 0
+  uploaded = 0
+  /** Bytes received that were thrown away (hash failures, duplicates). */
+  wasted = 0
+  destroyed = false
+  paused = false
+
+  private readonly hashes: Uint8Array
+  private readonly store: PieceStore
+  private readonly verifier: PieceVerifier
+  /** Missing and selected: what we need. */
+  private readonly needed: Bitfield
+  /** Needed and not active: pieces a new request may start. */
+  private readonly want: Bitfield
+  private readonly active = new Map<number, ActivePiece>()
+  private readonly peers = new Map<Wire, PeerState>()
+  private readonly choker: Choker
+  private readonly smartBan = new SmartBan()
+  private readonly bufferPool: Uint8Array[] = []
+  private fillScheduled = false
+  private verifying = 0
+  private wasDone = false
+
+  constructor (opts: SwarmOptions) {
+    super()
+    this.pieceLength = opts.pieceLength
+    this.length = opts.length
+    this.pieceCount = Math.ceil(opts.length / opts.pieceLength)
+    this.lastPieceLength = opts.length - (this.pieceCount - 1) * opts.pieceLength
+    if (opts.pieceHashes.length !== this.pieceCount * 20) {
+      throw new WasmTorrentError('ERR_SWARM_HASHES', `expected ${this.pieceCount} piece hashes`)
+    }
+    this.hashes = opts.pieceHashes
+    this.store = opts.store
+    this.verifier = opts.verifier ?? createVerifier()
+    this.strategy = opts.strategy ?? 'rarest'
+    this.have = opts.bitfield ? Bitfield.from(opts.bitfield, this.pieceCount) : new Bitfield(this.pieceCount)
+    this.availability = new Availability(this.pieceCount)
+    this.needed = new Bitfield(this.pieceCount)
+    this.want = new Bitfield(this.pieceCount)
+    if (opts.deselect === true) this.availability.setPriority(0, this.pieceCount, 0)
+    this.recomputeNeeded()
+    this.choker = new Choker(this, opts.uploads ?? 10)
+    this.wasDone = this.needed.isEmpty()
+  }
+
+  pieceLengthOf (index: number): number {
+    return index === this.pieceCount - 1 ? this.lastPieceLength : this.pieceLength
+  }
+
+  /** Bytes of selected pieces still missing. */
+  get missingBytes (): number {
+    let n = this.needed.count() * this.pieceLength
+    if (this.needed.get(this.pieceCount - 1)) n -= this.pieceLength - this.lastPieceLength
+    return n
+  }
+
+  get done (): boolean {
+    return this.needed.isEmpty()
+  }
+
+  // ------------------------------------------------------------------ selection
+
+  /** Sets the priority of pieces [from, to] (inclusive, like webtorrent); 0 deselects. */
+  select (from: number, to: number, priority = 1): void {
+    this.availability.setPriority(Math.max(0, from), Math.min(this.pieceCount, to + 1), Math.max(0, Math.min(255, priority)))
+    this.recomputeNeeded()
+    this.scheduleFill()
+  }
+
+  deselect (from: number, to: number): void {
+    this.select(from, to, 0)
+  }
+
+  private recomputeNeeded (): void {
+    for (let i = 0; i < this.pieceCount; i++) {
+      const need = !this.have.get(i) && this.availability.getPriority(i) > 0
+      this.needed.set(i, need)
+      this.want.set(i, need && !this.active.has(i))
+    }
+    if (this.needed.isEmpty()) this.checkDone()
+    else this.wasDone = false
+    for (const w of this.wires) this.updateInterest(w)
+  }
+
+  // ------------------------------------------------------------------ wires
+
+  /** Takes a wire whose handshake is done or in progress. The swarm sets its piece count. */
+  addWire (wire: Wire): void {
+    if (this.destroyed || this.peers.has(wire)) return
+    wire.setPieces(this.pieceCount)
+    const st: PeerState = { counted: false, haveAll: false, snubbed: false }
+    this.peers.set(wire, st)
+    this.wires.add(wire)
+    wire.on('bitfield', () => { this.countPeer(wire, st); this.updateInterest(wire) })
+    wire.on('have', (i: number) => {
+      if (st.counted && !st.haveAll) this.availability.have(i)
+      else this.countPeer(wire, st)
+      if (this.needed.get(i)) this.updateInterest(wire)
+    })
+    wire.on('have-all', () => { st.haveAll = true; this.countPeer(wire, st); this.updateInterest(wire) })
+    wire.on('unchoke', () => this.fill(wire))
+    wire.on('allowed-fast', () => this.fill(wire))
+    wire.on('request', (index: number, begin: number, length: number, respond: (e: Error | null, b?: Uint8Array) => void) => {
+      this.onPeerRequest(index, begin, length, respond)
+    })
+    wire.on('upload', (n: number) => { this.uploaded += n; this.emit('upload', n) })
+    wire.on('interested', () => this.choker.onInterested(wire))
+    wire.on('uninterested', () => this.choker.onUninterested(wire))
+    wire.on('timeout', () => { st.snubbed = true })
+    wire.once('close', () => this.removeWire(wire))
+    const start = (): void => {
+      if (wire.destroyed) return
+      this.sendAvailability(wire)
+      if (wire.peerPieces && !wire.peerPieces.isEmpty()) this.countPeer(wire, st)
+      this.updateInterest(wire)
+      this.choker.onWire(wire)
+    }
+    if (wire.hasExtended || wire.hasFast || wire.peerId !== null) start()
+    else wire.once('ready', start)
+    this.emit('wire', wire)
+  }
+
+  private countPeer (wire: Wire, st: PeerState): void {
+    if (st.counted || wire.peerPieces === null) return
+    st.counted = true
+    if (st.haveAll) this.availability.haveAll()
+    else this.availability.addPeer(wire.peerPieces)
+  }
+
+  private sendAvailability (wire: Wire): void {
+    if (wire.hasFast && this.have.isEmpty()) wire.haveNone()
+    else if (wire.hasFast && this.have.isFull()) wire.haveAll()
+    else if (!this.have.isEmpty()) wire.bitfield(this.have)
+  }
+
+  private removeWire (wire: Wire): void {
+    const st = this.peers.get(wire)
+    if (!st) return
+    this.peers.delete(wire)
+    this.wires.delete(wire)
+    if (st.counted && !this.destroyed) {
+      if (st.haveAll) this.availability.removeHaveAll()
+      else if (wire.peerPieces) this.availability.removePeer(wire.peerPieces)
+    }
+    for (const piece of this.active.values()) {
+      for (let b = 0; b < piece.blockCount; b++) piece.unrequest(b, wire)
+    }
+    this.choker.onClose(wire)
+    this.scheduleFill()
+  }
+
+  /** Interested exactly when the peer has a piece we need. */
+  private updateInterest (wire: Wire): void {
+    if (wire.destroyed || wire.peerPieces === null) return
+    const has = this.peers.get(wire)?.haveAll === true ? !this.needed.isEmpty() : wire.peerPieces.firstAnd(this.needed) >= 0
+    if (has && !wire.amInterested) wire.interested()
+    else if (!has && wire.amInterested) wire.uninterested()
+    if (has) this.fill(wire)
+  }
+
+  // ------------------------------------------------------------------ requesting
+
+  private scheduleFill (): void {
+    if (this.fillScheduled || this.destroyed) return
+    this.fillScheduled = true
+    queueMicrotask(() => {
+      this.fillScheduled = false
+      for (const w of this.wires) this.fill(w)
+    })
+  }
+
+  private pipelineDepth (wire: Wire): number {
+    if (this.peers.get(wire)?.snubbed) return 1
+    const reqq = Number(wire.peerExtendedHandshake.reqq)
+    const cap = Math.min(MAX_PIPELINE, reqq > 0 ? reqq : DEFAULT_PEER_REQQ)
+    const byRate = Math.ceil(wire.downloadSpeed() * REQUEST_QUEUE_SECONDS / BLOCK_LENGTH)
+    return Math.max(Math.min(MIN_PIPELINE, cap), Math.min(byRate, cap))
+  }
+
+  /** Tops up `wire`'s request pipeline. */
+  fill (wire: Wire): void {
+    if (this.destroyed || this.paused || wire.destroyed || !wire.amInterested || wire.peerPieces === null) return
+    if (wire.peerChoking && wire.peerAllowedFast.size === 0) return
+    const target = this.pipelineDepth(wire)
+    const peer = wire.peerPieces
+    let guard = 0
+    while (wire.requestCount < target && guard++ < 10_000) {
+      const room = target - wire.requestCount
+      if (this.requestFromActive(wire, room, true) > 0) continue
+      const idx = this.pickNew(wire)
+      if (idx >= 0) {
+        this.requestBlocks(wire, this.activate(idx), room)
+        continue
+      }
+      if (this.requestFromActive(wire, room, false) > 0) continue
+      if (this.endgame(wire, room) > 0) continue
+      break
+    }
+    if (wire.requestCount === 0 && peer.firstAnd(this.needed) < 0 && wire.amInterested) wire.uninterested()
+  }
+
+  /** Requests up to `room` free blocks from active pieces the peer has (only those `wire` is on if `own`). */
+  private requestFromActive (wire: Wire, room: number, own: boolean): number {
+    let sent = 0
+    for (const piece of this.active.values()) {
+      if (sent >= room) break
+      if (piece.free === 0 || !this.peerHas(wire, piece.index)) continue
+      if (own !== piece.requestersOf().has(wire)) continue
+      if (this.smartBan.suspects(piece.index, wire) && this.someoneElseHas(wire, piece.index)) continue
+      if (wire.peerChoking && !wire.peerAllowedFast.has(piece.index)) continue
+      const n = this.requestBlocks(wire, piece, room - sent)
+      if (n < 0) return sent
+      sent += n
+    }
+    return sent
+  }
+
+  /** Requests up to `room` free blocks of `piece` from `wire`; -1 if the wire refused a request. */
+  private requestBlocks (wire: Wire, piece: ActivePiece, room: number): number {
+    let sent = 0
+    for (let b = piece.firstFree(); b >= 0 && b < piece.blockCount && sent < room; b++) {
+      if (piece.state[b] !== BLOCK_FREE) continue
+      if (!this.sendRequest(wire, piece, b)) return sent > 0 ? sent : -1
+      sent++
+    }
+    return sent
+  }
+
+  private endgame (wire: Wire, room: number): number {
+    let sent = 0
+    for (const piece of this.active.values()) {
+      if (sent >= room) break
+      if (piece.free > 0 || !this.peerHas(wire, piece.index)) continue
+      for (let b = 0; b < piece.blockCount && sent < room; b++) {
+        if (piece.state[b] !== BLOCK_REQUESTED) continue
+        const reqs = piece.requesters[b]
+        if (reqs && (reqs.length >= ENDGAME_MAX_REQUESTERS || reqs.includes(wire))) continue
+        if (!this.sendRequest(wire, piece, b)) return sent
+        sent++
+      }
+    }
+    return sent
+  }
+
+  private peerHas (wire: Wire, index: number): boolean {
+    return this.peers.get(wire)?.haveAll === true || wire.peerPieces!.get(index)
+  }
+
+  private someoneElseHas (wire: Wire, index: number): boolean {
+    for (const w of this.wires) if (w !== wire && !w.peerChoking && this.peerHas(w, index)) return true
+    return false
+  }
+
+  private pickNew (wire: Wire): number {
+    const peerBf = this.peers.get(wire)?.haveAll === true ? null : wire.peerPieces
+    if (wire.peerChoking) {
+      for (const i of wire.peerAllowedFast) if (this.want.get(i)) return i
+      return -1
+    }
+    if (this.strategy === 'sequential') {
+      while (this.cursor < this.pieceCount && !this.needed.get(this.cursor)) this.cursor++
+      return this.availability.pickSequential(peerBf, this.want, this.cursor)
+    }
+    return this.availability.pickRarest(peerBf, this.want)
+  }
+
+  private activate (index: number): ActivePiece {
+    const len = this.pieceLengthOf(index)
+    let buf = len === this.pieceLength ? this.bufferPool.pop() : undefined
+    buf ??= new Uint8Array(len)
+    const piece = new ActivePiece(index, len, buf)
+    this.active.set(index, piece)
+    this.want.clear(index)
+    return piece
+  }
+
+  private sendRequest (wire: Wire, piece: ActivePiece, block: number): boolean {
+    const len = piece.blockLength(block)
+    const begin = block * BLOCK_LENGTH
+    const ok = wire.request(piece.index, begin, len, (err, data) => {
+      if (err !== null || data === undefined) {
+        piece.unrequest(block, wire)
+        this.scheduleFill()
+        return
+      }
+      this.onBlock(wire, piece, block, data)
+    })
+    if (ok) piece.request(block, wire)
+    return ok
+  }
+
+  private onBlock (wire: Wire, piece: ActivePiece, block: number, data: Uint8Array): void {
+    const st = this.peers.get(wire)
+    if (st) st.snubbed = false
+    if (this.active.get(piece.index) !== piece) {
+      this.wasted += data.length // the piece finished or was reset meanwhile
+      return
+    }
+    const others = piece.receive(block, data, wire)
+    if (others === null) {
+      this.wasted += data.length
+    } else {
+      this.downloaded += data.length
+      this.emit('download', data.length)
+      const begin = block * BLOCK_LENGTH
+      for (const o of others) o.cancel(piece.index, begin, data.length)
+      if (piece.complete) this.verify(piece)
+    }
+    this.fill(wire)
+  }
+
+  // ------------------------------------------------------------------ verification and storage
+
+  private verify (piece: ActivePiece): void {
+    this.verifying++
+    const index = piece.index
+    const expected = this.hashes.subarray(index * 20, index * 20 + 20)
+    const blockDigests = this.smartBan.hasHistory(index) ? BLOCK_LENGTH : 0
+    this.verifier.verify(piece.buffer, blockDigests).then(async ({ digest, data, blocks }) => {
+      piece.buffer = data
+      if (this.destroyed) return
+      if (!equal(digest, expected)) {
+        this.onHashFail(piece, blocks ?? (await this.verifier.verify(data, BLOCK_LENGTH)).blocks!)
+        return
+      }
+      if (blocks) for (const w of this.smartBan.onPass(index, blocks)) this.ban(w, 'sent a block that differs from the verified piece')
+      try {
+        await this.store.put(index, data)
+      } catch (err) {
+        this.active.delete(index)
+        if (this.needed.get(index)) this.want.set(index)
+        this.emit('warning', err as Error)
+        return
+      }
+      this.active.delete(index)
+      this.releaseBuffer(data)
+      this.have.set(index)
+      this.needed.clear(index)
+      for (const w of this.wires) w.have(index)
+      this.emit('verified', index)
+      this.checkDone()
+    }).catch(err => this.emit('warning', err as Error)).finally(() => {
+      this.verifying--
+      this.scheduleFill()
+    })
+  }
+
+  private onHashFail (piece: ActivePiece, blockDigests: Uint8Array): void {
+    const index = piece.index
+    this.wasted += piece.length
+    this.active.delete(index)
+    if (this.needed.get(index)) this.want.set(index)
+    this.releaseBuffer(piece.buffer)
+    const culprit = this.smartBan.onFail(index, piece.senders, blockDigests)
+    this.emit('hashfail', index)
+    // A peer that sent every block of a failed piece is to blame without needing the good copy.
+    if (culprit) this.ban(culprit, 'sent every block of a piece that failed its hash check')
+  }
+
+  private ban (wire: Wire, reason: string): void {
+    this.emit('ban', wire, reason)
+    wire.destroy(new WasmTorrentError('ERR_PEER_BANNED', `banned: ${reason}`))
+  }
+
+  private releaseBuffer (buf: Uint8Array): void {
+    if (buf.length === this.pieceLength && this.bufferPool.length < BUFFER_POOL_SIZE) this.bufferPool.push(buf)
+  }
+
+  private checkDone (): void {
+    if (!this.needed.isEmpty() || this.wasDone) return
+    this.wasDone = true
+    for (const w of this.wires) if (w.amInterested) w.uninterested()
+    this.emit('done')
+  }
+
+  // ------------------------------------------------------------------ uploading
+
+  private onPeerRequest (index: number, begin: number, length: number, respond: (e: Error | null, b?: Uint8Array) => void): void {
+    if (index >= this.pieceCount || !this.have.get(index) || begin + length > this.pieceLengthOf(index)) {
+      respond(new WasmTorrentError('ERR_SWARM_BAD_REQUEST', 'request for data we do not have'))
+      return
+    }
+    this.store.get(index, { offset: begin, length }).then(
+      block => respond(null, block),
+      err => { this.emit('warning', err as Error); respond(err as Error) }
+    )
+  }
+
+  /** Stops requesting (uploads continue). */
+  pause (): void {
+    this.paused = true
+  }
+
+  resume (): void {
+    this.paused = false
+    this.scheduleFill()
+  }
+
+  destroy (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.choker.destroy()
+    for (const w of [...this.wires]) w.destroy()
+    this.availability.destroy()
+    this.have.destroy()
+    this.needed.destroy()
+    this.want.destroy()
+  }
+
+  /** Active (in-progress) piece indexes, for stats and tests. */
+  get activePieces (): number[] {
+    return [...this.active.keys()]
+  }
+}
+
+function equal (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,42 @@
+import type { Wire } from '../wire/index.js'
+import type { PieceVerifier } from './verifier.js'
+
+/** What the engine needs of a chunk store (src/storage implements it). */
+export interface PieceStore {
+  put (index: number, data: Uint8Array): Promise<void>
+  get (index: number, opts?: { offset?: number, length?: number }): Promise<Uint8Array>
+}
+
+export interface SwarmOptions {
+  pieceLength: number
+  /** Total bytes of the torrent (pad files included). */
+  length: number
+  /** 20-byte SHA-1 per piece, concatenated. */
+  pieceHashes: Uint8Array
+  store: PieceStore
+  verifier?: PieceVerifier
+  /** 'rarest' (default) or 'sequential' piece order. */
+  strategy?: 'rarest' | 'sequential'
+  /** Pieces we already have (verified, e.g. resume). BEP 3 bytes. */
+  bitfield?: Uint8Array
+  /** Upload slots: peers unchoked at once besides the optimistic one (default 10, webtorrent's `uploads`). */
+  uploads?: number
+  /** Start with no piece selected (webtorrent's `deselect`). */
+  deselect?: boolean
+}
+
+export interface SwarmEvents {
+  [event: string]: (...args: any[]) => void
+  /** A piece passed its hash check and was stored. */
+  verified: (index: number) => void
+  /** A piece failed its hash check (its data is discarded and downloaded again). */
+  hashfail: (index: number) => void
+  /** A peer was banned for sending bad data (smart ban). */
+  ban: (wire: Wire, reason: string) => void
+  download: (bytes: number) => void
+  upload: (bytes: number) => void
+  /** Every selected piece is verified. */
+  done: () => void
+  warning: (err: Error) => void
+  wire: (wire: Wire) => void
+}

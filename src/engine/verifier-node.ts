@@ -1,0 +1,19 @@
+// Node: verification on the shared hashing worker pool (one thread per core, node:crypto SHA-1), so the
+// main thread only moves buffers. Small pieces are hashed inline: a worker round trip (~50 us measured for
+// postMessage both ways) costs more than hashing 64 KiB at ~1.7 GB/s.
+import { sha1 } from '../sha1/index.js'
+import { hashPool } from '../worker/hash-pool.js'
+import type { PieceVerifier, VerifyResult } from './verifier.js'
+
+const INLINE_BELOW = 64 * 1024
+
+export function createVerifier (): PieceVerifier {
+  return {
+    async verify (data, blockLength) {
+      if (data.length < INLINE_BELOW || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) {
+        return { digest: sha1(data), data, blocks: blockLength > 0 ? sha1.batch(data, blockLength) : null }
+      }
+      return await hashPool().run<VerifyResult>({ type: 'verify', data, blockLength }, [data.buffer as ArrayBuffer])
+    }
+  }
+}
