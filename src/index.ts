@@ -15,3 +15,6 @@ export type {
   ParseTorrentOptions, TorrentFileFields, MagnetData, MagnetInput, CreateTorrentOptions, CreateTorrentInput,
   CreateTorrentItem, ChunkSource, ParsedTorrent, MagnetTorrent, TorrentFile, PadFile, TorrentId
 } from './metainfo/index.js'
+export { Wire } from './wire/index.js'
+export type { WireType, WireOptions, ByteStream, WireExtension, WireExtensionClass, ExtendedHandshake } from './wire/index.js'
+export { utMetadata, utPex, UtPex, LtDonthave } from './wire/extensions/index.js'

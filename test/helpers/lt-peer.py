@@ -101,7 +101,8 @@ def peer_list(handle):
             if isinstance(p.client, bytes) else str(p.client),
             'pid': str(p.pid),
             'seed': bool(p.flags & lt.peer_info.seed),
-            'utp': bool(p.flags & lt.peer_info.utp_socket),
+            # python3-libtorrent 2.0.8 does not bind peer_info.utp_socket (bit 17 of peer_flags_t)
+            'utp': bool(p.flags & getattr(lt.peer_info, 'utp_socket', 1 << 17)),
             'outgoing': bool(p.flags & lt.peer_info.outgoing_connection),
             'source': int(p.source), 'pex': bool(p.source & lt.peer_info.pex),
             'total_download': p.total_download, 'total_upload': p.total_upload,
