@@ -158,4 +158,22 @@ describe('Swarm: downloads between our own peers over loopback TCP', () => {
     expect([...requested].sort((a, b) => a - b)).toEqual([5, 6, 7, 8, 9])
     expect(leecher.have.count()).toBe(5)
   })
+
+  it('download and upload limits are honoured, 0 blocks transfer, and limits change at runtime', async () => {
+    const PL = 64 * 1024
+    const t = makeTorrent(1024 * 1024, PL, 6)
+    const seeder = newSwarm(t, PL, new MapStore(PL, t.data), true, { uploadLimit: 0 })
+    const leecher = newSwarm(t, PL, new MapStore(PL), false, { downloadLimit: 256 * 1024 })
+    const done = waitFor(leecher, 'done', 30000)
+    const start = Date.now()
+    await connect(seeder, leecher)
+    await new Promise(resolve => setTimeout(resolve, 800))
+    expect(leecher.downloaded).toBe(0) // the seeder's upload limit 0 blocks everything
+    seeder.uploadLimiter.setRate(-1)
+    await done
+    // The leecher's 256 KiB/s limit: 1 MiB minus the one-second burst takes at least 3 s from the start
+    // (a lower bound only, so a slow machine cannot fail it).
+    expect(Date.now() - start).toBeGreaterThanOrEqual(2900)
+    expect(leecher.have.isFull()).toBe(true)
+  })
 })

@@ -18,6 +18,7 @@ import type { Wire } from '../wire/index.js'
 import { ActivePiece, BLOCK_LENGTH, BLOCK_FREE, BLOCK_REQUESTED } from './piece-table.js'
 import { Choker } from './choker.js'
 import { SmartBan } from './smart-ban.js'
+import { RateLimiter } from './throttle.js'
 import type { PieceVerifier } from './verifier.js'
 import type { PieceStore, SwarmEvents, SwarmOptions } from './types.js'
 import { createVerifier } from '#piece-verifier'
@@ -75,6 +76,10 @@ export class Swarm extends Emitter<SwarmEvents> {
   private readonly smartBan = new SmartBan()
   private readonly bufferPool: Uint8Array[] = []
   private fillScheduled = false
+  private throttledFill = false
+  /** Paces our requests (download) and our blocks sent (upload); children of the client's limiters. */
+  readonly downloadLimiter: RateLimiter
+  readonly uploadLimiter: RateLimiter
   private verifying = 0
   private wasDone = false
 
@@ -98,6 +103,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (opts.deselect === true) this.availability.setPriority(0, this.pieceCount, 0)
     this.recomputeNeeded()
     this.choker = new Choker(this, opts.uploads ?? 10)
+    this.downloadLimiter = new RateLimiter(opts.downloadLimit ?? -1, opts.downloadParent ?? null)
+    this.uploadLimiter = new RateLimiter(opts.uploadLimit ?? -1, opts.uploadParent ?? null)
     this.wasDone = this.needed.isEmpty()
   }
 
@@ -335,6 +342,13 @@ export class Swarm extends Emitter<SwarmEvents> {
   private sendRequest (wire: Wire, piece: ActivePiece, block: number): boolean {
     const len = piece.blockLength(block)
     const begin = block * BLOCK_LENGTH
+    if (!this.downloadLimiter.tryTake(len)) {
+      if (!this.throttledFill) {
+        this.throttledFill = true
+        this.downloadLimiter.whenAvailable(BLOCK_LENGTH, () => { this.throttledFill = false; this.scheduleFill() })
+      }
+      return false
+    }
     const ok = wire.request(piece.index, begin, len, (err, data) => {
       if (err !== null || data === undefined) {
         piece.unrequest(block, wire)
@@ -439,9 +453,15 @@ export class Swarm extends Emitter<SwarmEvents> {
       return
     }
     this.store.get(index, { offset: begin, length }).then(
-      block => respond(null, block),
+      block => this.sendWhenAllowed(block, respond),
       err => { this.emit('warning', err as Error); respond(err as Error) }
     )
+  }
+
+  private sendWhenAllowed (block: Uint8Array, respond: (e: Error | null, b?: Uint8Array) => void): void {
+    if (this.destroyed) return
+    if (this.uploadLimiter.tryTake(block.length)) respond(null, block)
+    else this.uploadLimiter.whenAvailable(block.length, () => this.sendWhenAllowed(block, respond))
   }
 
   /** Stops requesting (uploads continue). */
@@ -458,6 +478,8 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.destroyed) return
     this.destroyed = true
     this.choker.destroy()
+    this.downloadLimiter.clear()
+    this.uploadLimiter.clear()
     for (const w of [...this.wires]) w.destroy()
     this.availability.destroy()
     this.have.destroy()

@@ -1,5 +1,6 @@
 import type { Wire } from '../wire/index.js'
 import type { PieceVerifier } from './verifier.js'
+import type { RateLimiter } from './throttle.js'
 
 /** What the engine needs of a chunk store (src/storage implements it). */
 export interface PieceStore {
@@ -23,6 +24,12 @@ export interface SwarmOptions {
   uploads?: number
   /** Start with no piece selected (webtorrent's `deselect`). */
   deselect?: boolean
+  /** Bytes/s (-1 unlimited, 0 blocks); changeable later through swarm.downloadLimiter/uploadLimiter. */
+  downloadLimit?: number
+  uploadLimit?: number
+  /** The client-wide limiters this torrent's limiters draw from. */
+  downloadParent?: RateLimiter
+  uploadParent?: RateLimiter
 }
 
 export interface SwarmEvents {
