@@ -18,3 +18,4 @@ export type {
 export { Wire } from './wire/index.js'
 export type { WireType, WireOptions, ByteStream, WireExtension, WireExtensionClass, ExtendedHandshake } from './wire/index.js'
 export { utMetadata, utPex, UtPex, LtDonthave } from './wire/extensions/index.js'
+export { ConnectionPool, PoolTorrent, TransportError, UTP_SUPPORT } from './transport/index.js'

@@ -67,6 +67,31 @@ describe('Wire: handshakes and negotiation', () => {
     expect(d.hasFast).toBe(false)
   })
 
+  it("emits 'ready' once, after the extensions' handshake hooks, when answering from a 'handshake' listener", async () => {
+    const [sa, sb] = await socketPair()
+    const a = new Wire(sa)
+    const b = new Wire(sb)
+    open.push(a, b)
+    const order: string[] = []
+    class Probe { onHandshake () { order.push('ext') } }
+    ;(Probe.prototype as { name?: string }).name = 'probe'
+    b.use(Probe as never)
+    b.on('ready', () => order.push('ready'))
+    b.once('handshake', () => b.handshake(IH, PB))
+    a.handshake(IH, PA)
+    await waitFor(a, 'ready')
+    await sleep(50)
+    expect(order).toEqual(['ext', 'ready'])
+  })
+
+  it("'close' listeners can still read peerPieces", async () => {
+    const [a] = await wirePair()
+    let count = -1
+    a.once('close', () => { count = a.peerPieces!.count() })
+    a.destroy()
+    expect(count).toBe(0)
+  })
+
   it('a peer speaking another protocol is disconnected with ERR_WIRE_BAD_PROTOCOL', async () => {
     const [sa, raw] = await socketPair()
     const wire = new Wire(sa)

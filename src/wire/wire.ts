@@ -106,6 +106,10 @@ export class Wire extends Emitter<WireEvents> {
   private handshakeSent = false
   private peerHandshakeReceived = false
   private extendedHandshakeSent = false
+  /** afterHandshakes ran ('ready' was emitted). */
+  private handshakesDone = false
+  /** Inside readHandshake: our handshake sent from a 'handshake' listener waits for the extensions' hooks. */
+  private readingHandshake = false
   private ourFlags = { extended: true, fast: true, dht: false }
   private hsBuffer: Uint8Array | null = null
   private readonly created = Date.now()
@@ -212,7 +216,7 @@ export class Wire extends Emitter<WireEvents> {
     this.ourFlags = { extended: flags?.extended ?? true, fast: flags?.fast ?? true, dht: flags?.dht ?? false }
     this.handshakeSent = true
     this.push(encodeHandshake(ih, fromHexOrBytes(peerId, 'peerId'), encodeReserved(this.ourFlags)))
-    if (this.peerHandshakeReceived) this.afterHandshakes()
+    if (this.peerHandshakeReceived && !this.readingHandshake) this.afterHandshakes()
   }
 
   choke (): void {
@@ -371,9 +375,13 @@ export class Wire extends Emitter<WireEvents> {
       // the stream may already be gone
     }
     this.stream.destroy()
-    this.framer.dispose()
-    this.peerPieces?.destroy()
-    this.emit('close', err)
+    // Listeners of 'close' may still read peerPieces (to subtract it from availability): free it after.
+    try {
+      this.emit('close', err)
+    } finally {
+      this.framer.dispose()
+      this.peerPieces?.destroy()
+    }
   }
 
   // ------------------------------------------------------------------ output coalescing
@@ -481,13 +489,20 @@ export class Wire extends Emitter<WireEvents> {
     this.peerId = toHex(peerId)
     this.peerExtensions = decodeReserved(reserved)
     this.peerHandshakeReceived = true
-    this.emit('handshake', ih, this.peerId, this.peerExtensions)
-    for (const name in this.extensions) this.extensions[name].onHandshake?.(ih, this.peerId, this.peerExtensions)
+    this.readingHandshake = true
+    try {
+      this.emit('handshake', ih, this.peerId, this.peerExtensions)
+      for (const name in this.extensions) this.extensions[name].onHandshake?.(ih, this.peerId, this.peerExtensions)
+    } finally {
+      this.readingHandshake = false
+    }
     if (this.handshakeSent && !this.destroyed) this.afterHandshakes()
     return buf.subarray(HANDSHAKE_LENGTH)
   }
 
   private afterHandshakes (): void {
+    if (this.handshakesDone) return
+    this.handshakesDone = true
     this.hasFast = this.ourFlags.fast && this.peerExtensions.fast
     this.hasExtended = this.ourFlags.extended && this.peerExtensions.extended
     if (this.hasExtended && !this.extendedHandshakeSent) {
