@@ -76,7 +76,7 @@ describe('wasmtorrent info', () => {
 
   it('prints what a magnet holds (no metadata yet)', async () => {
     const magnet = 'magnet:?xt=urn:btih:d2474e86c95b19b8bcfdb92bc12c9d44667cfa36&dn=Leaves&tr=udp%3A%2F%2F127.0.0.1%3A1&x.pe=127.0.0.1:6881'
-    const [text, jsonRun] = await Promise.all([cli(['info', magnet]), cli(['info', magnet, '--json'])])
+    const [text, jsonRun] = await Promise.all([cli(['info', magnet, '--no-fetch']), cli(['info', magnet, '--json', '--no-fetch'])])
     expect(text.code).toBe(0)
     expect(text.stdout).toMatch(/^name: +Leaves$/m)
     expect(text.stdout).toMatch(/^metadata: +not included/m)

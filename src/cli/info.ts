@@ -2,7 +2,7 @@
 import { hasMetadata, parseTorrent } from '../metainfo/parse-torrent.js'
 import { toMagnetURI } from '../metainfo/magnet.js'
 import type { MagnetTorrent, ParsedTorrent } from '../metainfo/types.js'
-import { formatBytes, parse } from './usage.js'
+import { formatBytes, parse, UsageError } from './usage.js'
 
 export function infoJson (t: MagnetTorrent | ParsedTorrent): Record<string, unknown> {
   const common = {
@@ -72,8 +72,21 @@ function summary (t: MagnetTorrent | ParsedTorrent): string {
   return lines.join('\n') + '\n'
 }
 
+// How long `info <magnet>` waits for a peer to send the metadata.
+const DEFAULT_METADATA_TIMEOUT_S = 30
+
 export async function runInfo (args: string[]): Promise<void> {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1)
-  const t = await parseTorrent(positionals[0])
+  const { values, positionals } = parse(args, {
+    json: { type: 'boolean' },
+    'no-fetch': { type: 'boolean' },
+    timeout: { type: 'string' }
+  }, 1)
+  let t: MagnetTorrent | ParsedTorrent = await parseTorrent(positionals[0])
+  if (!hasMetadata(t) && values['no-fetch'] !== true && t.peerAddresses.length > 0) {
+    const seconds = values.timeout !== undefined ? Number(values.timeout) : DEFAULT_METADATA_TIMEOUT_S
+    if (!(seconds > 0)) throw new UsageError('--timeout must be a positive number of seconds')
+    const { fetchMetadata } = await import('./fetch-metadata.js')
+    t = await fetchMetadata(t, seconds * 1000)
+  }
   process.stdout.write(values.json ? JSON.stringify(infoJson(t), null, 2) + '\n' : summary(t))
 }

@@ -9,7 +9,9 @@ const VERSION = '0.1.0'
 const HELP = `usage: wasmtorrent <command> [options]
 
 commands:
-  info <torrent-id> [--json]     show what a .torrent file, URL, magnet URI or info-hash holds
+  info <torrent-id> [--json]     show what a .torrent file, URL, magnet URI or info-hash holds;
+                                 for a magnet with peers (x.pe) the metadata is fetched from them
+                                 (--no-fetch: only what the magnet holds; --timeout S, default 30)
   create <path> [options]        create a .torrent from a file or directory
   version                        print the version
   help                           print this help
