@@ -19,6 +19,7 @@ import { ActivePiece, BLOCK_LENGTH, BLOCK_FREE, BLOCK_REQUESTED } from './piece-
 import { Choker } from './choker.js'
 import { SmartBan } from './smart-ban.js'
 import { RateLimiter } from './throttle.js'
+import { isUploadOnlyError } from '../storage/index.js'
 import type { PieceVerifier } from './verifier.js'
 import type { PieceStore, SwarmEvents, SwarmOptions } from './types.js'
 import { createVerifier } from '#piece-verifier'
@@ -35,6 +36,8 @@ const DEFAULT_PEER_REQQ = 250
 const ENDGAME_MAX_REQUESTERS = 2
 // Buffers of finished pieces kept for reuse, so a steady download does not allocate a buffer per piece.
 const BUFFER_POOL_SIZE = 32
+// After a write fails for lack of space or permission, stay upload-only this long, then try again (case 30).
+const WRITE_RETRY_MS = 30_000
 
 interface PeerState {
   /** This wire's bitfield/have-all was added to availability. */
@@ -62,6 +65,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   wasted = 0
   destroyed = false
   paused = false
+  /** A write failed (full disk, no permission): downloading stops, uploading goes on, retried later. */
+  uploadOnly: Error | null = null
+  private uploadOnlyTimer: ReturnType<typeof setTimeout> | null = null
 
   private readonly hashes: Uint8Array
   private readonly store: PieceStore
@@ -216,7 +222,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Interested exactly when the peer has a piece we need. */
   private updateInterest (wire: Wire): void {
-    if (wire.destroyed || wire.peerPieces === null) return
+    if (wire.destroyed || wire.peerPieces === null || this.uploadOnly) return
     const has = this.peers.get(wire)?.haveAll === true ? !this.needed.isEmpty() : wire.peerPieces.firstAnd(this.needed) >= 0
     if (has && !wire.amInterested) wire.interested()
     else if (!has && wire.amInterested) wire.uninterested()
@@ -244,7 +250,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Tops up `wire`'s request pipeline. */
   fill (wire: Wire): void {
-    if (this.destroyed || this.paused || wire.destroyed || !wire.amInterested || wire.peerPieces === null) return
+    if (this.destroyed || this.paused || this.uploadOnly || wire.destroyed || !wire.amInterested || wire.peerPieces === null) return
     if (wire.peerChoking && wire.peerAllowedFast.size === 0) return
     const target = this.pipelineDepth(wire)
     const peer = wire.peerPieces
@@ -401,6 +407,8 @@ export class Swarm extends Emitter<SwarmEvents> {
       } catch (err) {
         this.active.delete(index)
         if (this.needed.get(index)) this.want.set(index)
+        this.releaseBuffer(data)
+        if (isUploadOnlyError(err)) this.enterUploadOnly(err as Error)
         this.emit('warning', err as Error)
         return
       }
@@ -432,6 +440,23 @@ export class Swarm extends Emitter<SwarmEvents> {
   private ban (wire: Wire, reason: string): void {
     this.emit('ban', wire, reason)
     wire.destroy(new WasmTorrentError('ERR_PEER_BANNED', `banned: ${reason}`))
+  }
+
+  /** Stops downloading after a write error; uploads continue; downloading is retried after WRITE_RETRY_MS. */
+  private enterUploadOnly (err: Error): void {
+    this.uploadOnly = err
+    for (const w of this.wires) {
+      for (const r of [...w.requests]) w.cancel(r.index, r.begin, r.length)
+      if (w.amInterested) w.uninterested()
+    }
+    if (this.uploadOnlyTimer !== null) clearTimeout(this.uploadOnlyTimer)
+    this.uploadOnlyTimer = setTimeout(() => {
+      this.uploadOnlyTimer = null
+      this.uploadOnly = null
+      for (const w of this.wires) this.updateInterest(w)
+    }, WRITE_RETRY_MS)
+    const t = this.uploadOnlyTimer as { unref?: () => void }
+    if (typeof t.unref === 'function') t.unref()
   }
 
   private releaseBuffer (buf: Uint8Array): void {
@@ -478,6 +503,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (this.destroyed) return
     this.destroyed = true
     this.choker.destroy()
+    if (this.uploadOnlyTimer !== null) clearTimeout(this.uploadOnlyTimer)
     this.downloadLimiter.clear()
     this.uploadLimiter.clear()
     for (const w of [...this.wires]) w.destroy()
