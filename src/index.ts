@@ -21,3 +21,6 @@ export { utMetadata, utPex, UtPex, LtDonthave } from './wire/extensions/index.js
 export { ConnectionPool, PoolTorrent, TransportError, UTP_SUPPORT } from './transport/index.js'
 export { MemoryStore, FsStore, canUseFsStore, StorageError, isUploadOnlyError, storeOptionsFromTorrent, piecesInIncompleteFiles } from './storage/index.js'
 export type { ChunkStore, FsStoreOptions, MemoryStoreOptions, FileStat, GetOptions, StoreFile, StoreOptions, StorageErrorCode } from './storage/index.js'
+export { WebTorrent, Torrent, File, VERSION, randomPeerId } from './client/index.js'
+export type { ClientOptions, TorrentOptions, TorrentEvents } from './client/index.js'
+export { WebTorrent as default } from './client/index.js'

@@ -1,0 +1,6 @@
+export { WebTorrent, VERSION } from './client.js'
+export type { ClientOptions } from './client.js'
+export { Torrent } from './torrent.js'
+export { File } from './file.js'
+export type { TorrentOptions, TorrentEvents, PreparedTorrent } from './types.js'
+export { randomPeerId } from './peer-id.js'

@@ -1,0 +1,75 @@
+import type { ConnectionPool } from '../transport/index.js'
+import type { RateLimiter } from '../engine/throttle.js'
+import type { Wire } from '../wire/index.js'
+import type { StoreFactory } from './store.js'
+import type { ResumeData } from './resume.js'
+import type { Torrent } from './torrent.js'
+import type { TorrentId } from '../metainfo/types.js'
+
+/** A torrent id with options known only after preparation (seeding: where the data lives). */
+export interface PreparedTorrent {
+  torrentId: TorrentId
+  opts?: Partial<TorrentOptions>
+}
+
+/** What a Torrent needs from its client. */
+export interface ClientHost {
+  readonly pool: ConnectionPool
+  /** Hex peer id. */
+  readonly peerId: string
+  readonly downloadLimiter: RateLimiter
+  readonly uploadLimiter: RateLimiter
+  onTorrentError (torrent: Torrent, err: Error): void
+  onTorrentClosed (torrent: Torrent): void
+}
+
+/** client.add() options (webtorrent's names where they exist). */
+export interface TorrentOptions {
+  /** Download directory (Node; default <tmpdir>/wasmtorrent). */
+  path?: string
+  /** Extra trackers. */
+  announce?: string[]
+  /** Peers to dial at once ('host:port'). */
+  peers?: string[]
+  /** Store factory (default: file system in Node, memory in browsers). */
+  store?: StoreFactory
+  /** 'rarest' (default) or 'sequential'. */
+  strategy?: 'rarest' | 'sequential'
+  /** Fast resume: the pieces known present (BEP 3 bytes), optionally with the info-hash they were saved for. */
+  bitfield?: Uint8Array | ResumeData
+  /** Trust that every piece is present (no recheck). */
+  skipVerify?: boolean
+  /** Start with no file selected. */
+  deselect?: boolean
+  /** File indexes to download (others are skipped); a magnet's `so` does the same. */
+  select?: number[]
+  paused?: boolean
+  /** Upload slots (default 10). */
+  uploads?: number
+  /** Connections for this torrent (default 55). */
+  maxConns?: number
+  /** Bytes/s for this torrent (-1 unlimited, 0 blocks). */
+  downloadLimit?: number
+  uploadLimit?: number
+  /** Delete the data when the torrent is destroyed. */
+  destroyStoreOnDestroy?: boolean
+  /** Treat as private (BEP 27) even before the metadata says so: no PEX. */
+  private?: boolean
+  /** Seeding from memory: the torrent's whole data, written into the store before use. */
+  preloadedData?: Uint8Array
+}
+
+export interface TorrentEvents {
+  [event: string]: (...args: any[]) => void
+  infoHash: (infoHash: string) => void
+  metadata: () => void
+  ready: () => void
+  done: () => void
+  download: (bytes: number) => void
+  upload: (bytes: number) => void
+  verified: (index: number) => void
+  wire: (wire: Wire, address: string) => void
+  warning: (err: Error) => void
+  error: (err: Error) => void
+  close: () => void
+}
