@@ -24,3 +24,11 @@ export type { ChunkStore, FsStoreOptions, MemoryStoreOptions, FileStat, GetOptio
 export { WebTorrent, Torrent, File, VERSION, randomPeerId } from './client/index.js'
 export type { ClientOptions, TorrentOptions, TorrentEvents } from './client/index.js'
 export { WebTorrent as default } from './client/index.js'
+export {
+  TrackerClient, TrackerError, trackerBackoff, discoveryAllowed, isPrivateTorrent, announceListFor,
+  UdpTrackerSocket, WsTrackerPool, httpAnnounce, httpScrape, parseTrackerUrl, scrapeUrlFor
+} from './tracker/index.js'
+export type {
+  TrackerClientOptions, TrackerClientEvents, TrackerStats, TrackerStatus, TrackerPeerEvent, TrackerUpdateEvent,
+  TrackerScrapeEvent, TrackerSignalEvent, DiscoveryFlags, ScrapeResult, AnnounceResponse
+} from './tracker/index.js'
