@@ -10,37 +10,16 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TrackerClient, UdpTrackerSocket, WsTrackerPool, type TrackerClientOptions, type TrackerPeerEvent, type TrackerSignalEvent } from '../src/tracker/index.js'
 import { handshakeSink } from './helpers/opentracker.js'
+import { startBtTracker, type BtTracker } from './helpers/bt-tracker.js'
 import { LtPeer } from './helpers/libtorrent.js'
 import { needs, system } from './helpers/system.js'
 import { waitFor } from './helpers/sockets.js'
 
 const IH = '5a'.repeat(20)
 
-interface Tracker { http: string, udp: string, ws: string, server: any, close: () => Promise<void> } // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function startTracker (): Promise<Tracker> {
-  const spec = 'bittorrent-tracker/server' // untyped package: a computed specifier keeps tsc out of it
-  const { default: Server } = await import(spec)
-  const server = new Server({ stats: false, interval: 600_000 })
-  server.on('warning', () => {})
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, { http: '127.0.0.1', udp: '127.0.0.1', udp6: '::1' }, () => resolve())
-  })
-  const httpPort = server.http.address().port
-  const udpPort = server.udp4.address().port
-  return {
-    http: `http://127.0.0.1:${httpPort}/announce`,
-    udp: `udp://127.0.0.1:${udpPort}/announce`,
-    ws: `ws://127.0.0.1:${httpPort}`,
-    server,
-    close: () => new Promise<void>(resolve => server.close(() => resolve()))
-  }
-}
-
-let tracker: Tracker
+let tracker: BtTracker
 const clients: TrackerClient[] = []
-beforeAll(async () => { tracker = await startTracker() })
+beforeAll(async () => { tracker = await startBtTracker() })
 afterAll(async () => { await tracker.close() })
 afterEach(async () => {
   for (const c of clients.splice(0)) c.destroy()

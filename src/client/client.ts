@@ -10,6 +10,7 @@
 import { Emitter } from '../util/emitter.js'
 import { WasmTorrentError } from '../errors.js'
 import { ConnectionPool, UTP_SUPPORT, type Blocklist } from '../transport/index.js'
+import { UdpTrackerSocket, WsTrackerPool } from '../tracker/index.js'
 import { RateLimiter } from '../engine/throttle.js'
 import { createTorrent, type CreateTorrentOptions, type CreateTorrentInput } from '../metainfo/index.js'
 import type { TorrentId } from '../metainfo/types.js'
@@ -38,6 +39,8 @@ export interface ClientOptions {
   uploadLimit?: number
   /** A predicate over IP addresses: true = never connect. */
   blocklist?: Blocklist
+  /** Trackers: true (default), false (none), or { announce } to add trackers to every non-private torrent. */
+  tracker?: boolean | { announce?: string[] }
 }
 
 type ClientEvents = {
@@ -66,11 +69,17 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
   ready = false
   destroyed = false
   private readonly listenPromise: Promise<void>
+  readonly trackerOptions: { enabled: boolean, announce: string[] }
+  private sockets: { udp: UdpTrackerSocket, ws: WsTrackerPool } | null = null
 
   constructor (opts: ClientOptions = {}) {
     super()
     this.peerId = opts.peerId ?? randomPeerId()
     if (!/^[0-9a-f]{40}$/i.test(this.peerId)) throw new WasmTorrentError('ERR_CLIENT_OPTIONS', 'peerId must be 40 hex characters')
+    this.trackerOptions = {
+      enabled: opts.tracker !== false,
+      announce: typeof opts.tracker === 'object' ? opts.tracker.announce ?? [] : []
+    }
     this.downloadLimiter = new RateLimiter(opts.downloadLimit ?? -1)
     this.uploadLimiter = new RateLimiter(opts.uploadLimit ?? -1)
     this.pool = new ConnectionPool({ host: opts.host, utp: opts.utp, maxConnsPerTorrent: opts.maxConns, blocklist: opts.blocklist })
@@ -201,11 +210,18 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     this.destroyed = true
     await Promise.allSettled(this.torrents.slice().map(t => t.destroy()))
     await this.pool.destroy()
+    this.sockets?.udp.close()
+    this.sockets?.ws.close()
     this.downloadLimiter.clear()
     this.uploadLimiter.clear()
   }
 
   // ClientHost
+  trackerSockets (): { udp: UdpTrackerSocket, ws: WsTrackerPool } {
+    this.sockets ??= { udp: new UdpTrackerSocket(), ws: new WsTrackerPool() }
+    return this.sockets
+  }
+
   onTorrentError (torrent: Torrent, err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
     else console.error(`wasmtorrent: torrent ${torrent.infoHash || '(unknown)'} failed: ${err.message}`)

@@ -25,6 +25,7 @@ import { checkExisting, type ResumeData } from './resume.js'
 import { File } from './file.js'
 import { openStore, type StoreFactory } from './store.js'
 import { PexAnnouncer } from './pex.js'
+import { TrackerClient } from '../tracker/index.js'
 import type { ClientHost, PreparedTorrent, TorrentEvents, TorrentOptions } from './types.js'
 
 // webtorrent's priority for critical() pieces: above every select() tier used in practice.
@@ -66,6 +67,7 @@ export class Torrent extends Emitter<TorrentEvents> {
   private readonly uploadMeter = new SpeedMeter()
   private filePriority: number[] = []
   private pex: PexAnnouncer | null = null
+  private tracker: TrackerClient | null = null
 
   /**
    * `source` is a torrent id, or (for seeding) a promise of one with options that are only known once the
@@ -116,6 +118,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.pool.on('blockedPeer', (addr: unknown) => this.emit('blockedPeer', addr))
     this.pool.on('invalidPeer', (addr: unknown) => this.emit('invalidPeer', addr))
     for (const a of [...parsed.peerAddresses, ...(this.opts.peers ?? []), ...this.pendingPeers.splice(0)]) this.addPeer(a)
+    this.startTrackers().catch(err => this.emit('warning', err as Error))
 
     if (hasMetadata(parsed)) {
       await this.onMetadata(parsed)
@@ -208,7 +211,32 @@ export class Torrent extends Emitter<TorrentEvents> {
   private onDone (): void {
     if (this.done || this.destroyed) return
     this.done = true
+    this.tracker?.complete()
     this.emit('done')
+  }
+
+  /** Announces to the torrent's trackers (and the client's extra ones unless private) once we listen. */
+  private async startTrackers (): Promise<void> {
+    const cfg = this.client.trackerOptions
+    if (!cfg.enabled) return
+    await this.client.whenListening()
+    const announce = this.private ? this.announce : [...new Set([...this.announce, ...cfg.announce])]
+    if (this.destroyed || announce.length === 0 || this.client.torrentPort === 0) return
+    const { udp, ws } = this.client.trackerSockets()
+    const tracker = new TrackerClient({
+      infoHash: this.infoHash,
+      peerId: this.client.peerId,
+      port: this.client.torrentPort,
+      announce,
+      udp,
+      ws,
+      getStats: () => ({ uploaded: this.uploaded, downloaded: this.received, left: this.swarm ? this.swarm.missingBytes : null })
+    })
+    this.tracker = tracker
+    tracker.on('peer', (p: { host: string, port: number }) => this.addPeer(p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`))
+    tracker.on('warning', (err: Error) => this.emit('warning', err))
+    tracker.start()
+    if (this.done) tracker.complete()
   }
 
   private fatal (err: unknown): void {
@@ -390,6 +418,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.destroyed = true
     this.fetcher?.stop()
     this.pex?.destroy()
+    // 'stopped' to the trackers in the background (it waits for answers at most a few seconds).
+    this.tracker?.stop().catch(() => {}).finally(() => this.tracker?.destroy())
     this.swarm?.destroy()
     // Only our own registration: a refused duplicate never registered and must not unregister the original.
     this.pool?.destroy()

@@ -1,4 +1,5 @@
 import type { ConnectionPool } from '../transport/index.js'
+import type { UdpTrackerSocket, WsTrackerPool } from '../tracker/index.js'
 import type { RateLimiter } from '../engine/throttle.js'
 import type { Wire } from '../wire/index.js'
 import type { StoreFactory } from './store.js'
@@ -21,6 +22,14 @@ export interface ClientHost {
   readonly uploadLimiter: RateLimiter
   onTorrentError (torrent: Torrent, err: Error): void
   onTorrentClosed (torrent: Torrent): void
+  /** Resolves once the listening port is known (or listening is impossible). */
+  whenListening (): Promise<void>
+  /** The listening port (0 when not listening). */
+  readonly torrentPort: number
+  /** Tracker settings: false = no trackers; `announce` adds trackers to every non-private torrent. */
+  readonly trackerOptions: { enabled: boolean, announce: string[] }
+  /** Shared by all torrents' tracker clients (created on first use). */
+  trackerSockets (): { udp: UdpTrackerSocket, ws: WsTrackerPool }
 }
 
 /** client.add() options (webtorrent's names where they exist). */

@@ -1,0 +1,98 @@
+/**
+ * Issue 6 item 7: peers that know each other only through a real tracker complete a download. Our client
+ * and libtorrent, through opentracker (HTTP and UDP) and bittorrent-tracker's server (HTTP and UDP); all on
+ * 127.0.0.1.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { WebTorrent } from '../src/index.js'
+import { writeTree, sameTree } from './helpers/tree.js'
+import { waitFor } from './helpers/sockets.js'
+import { startBtTracker, type BtTracker } from './helpers/bt-tracker.js'
+import { OpenTracker } from './helpers/opentracker.js'
+import { LtPeer } from './helpers/libtorrent.js'
+import { needs, system } from './helpers/system.js'
+
+const base = mkdtempSync(join(tmpdir(), 'wt-e2e-tracker-'))
+let n = 0
+const dir = () => mkdtempSync(join(base, `d${n++}-`))
+const clients: WebTorrent[] = []
+const lts: LtPeer[] = []
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map(c => c.destroy()))
+  await Promise.all(lts.splice(0).map(l => l.stop()))
+})
+afterAll(() => rmSync(base, { recursive: true, force: true }))
+
+async function client (): Promise<WebTorrent> {
+  const c = new WebTorrent({ host: '127.0.0.1' })
+  clients.push(c)
+  await c.whenListening()
+  return c
+}
+
+describe('downloads between our clients found only through bittorrent-tracker', () => {
+  let tracker: BtTracker
+  beforeAll(async () => { tracker = await startBtTracker() })
+  afterAll(async () => { await tracker?.close() })
+
+  for (const kind of ['http', 'udp'] as const) {
+    it(`over ${kind.toUpperCase()}`, async () => {
+      const url = tracker[kind]
+      const seeder = await client()
+      const leecher = await client()
+      const src = join(dir(), 'album')
+      writeTree(src, 11)
+      const seeded = seeder.seed(src, { announceList: [[url]], pieceLength: 16384 })
+      await waitFor(seeded, 'ready', 15000)
+      const out = dir()
+      const t = leecher.add(seeded.torrentFile!, { path: out }) // no peers given: only the tracker knows
+      await waitFor(t, 'done', 30000)
+      expect(sameTree(src, join(out, 'album'))).toEqual([])
+    })
+  }
+})
+
+describe.skipIf(!needs('opentracker and python3-libtorrent', system.command('opentracker') && system.libtorrent()))('with libtorrent through opentracker', () => {
+  let ot: OpenTracker
+  afterAll(async () => { await ot?.stop() })
+
+  it('our client downloads from a libtorrent seeder (HTTP tracker) and libtorrent downloads from us (UDP tracker)', async () => {
+    ot = await OpenTracker.start()
+    // libtorrent seeds; we find it through the HTTP tracker.
+    const lt = await LtPeer.start({ utp: false })
+    lts.push(lt)
+    const src = join(dir(), 'album')
+    writeTree(src, 12)
+    const made = await lt.create({ path: src, out: join(src, '..', 'a.torrent'), piece_length: 32768, trackers: [ot.httpAnnounce] })
+    await ot.allow(made.info_hash!)
+    const ih = await lt.add({ torrent: join(src, '..', 'a.torrent'), save_path: join(src, '..') })
+    await lt.waitForStatus(ih, s => s.is_seeding, 20000)
+    const us = await client()
+    const out = dir()
+    const { readFileSync } = await import('node:fs')
+    const t = us.add(readFileSync(join(src, '..', 'a.torrent')), { path: out })
+    await waitFor(t, 'done', 60000)
+    expect(sameTree(src, join(out, 'album'))).toEqual([])
+
+    // We seed; libtorrent finds us through the UDP tracker.
+    const src2 = join(dir(), 'album')
+    writeTree(src2, 13)
+    const seeder = await client()
+    const seeded = seeder.seed(src2, { announceList: [[ot.udpAnnounce]], pieceLength: 16384 })
+    await waitFor(seeded, 'ready', 15000)
+    await ot.allow(seeded.infoHash)
+    const { writeFileSync } = await import('node:fs')
+    const tf = join(dir(), 'b.torrent')
+    writeFileSync(tf, seeded.torrentFile!)
+    const lt2 = await LtPeer.start({ utp: false })
+    lts.push(lt2)
+    const out2 = dir()
+    const ih2 = await lt2.add({ torrent: tf, save_path: out2 })
+    const st = await lt2.waitForStatus(ih2, s => s.is_seeding, 60000)
+    expect(st.progress).toBe(1)
+    expect(sameTree(src2, join(out2, 'album'))).toEqual([])
+  })
+})
