@@ -6,7 +6,7 @@ import {
   parseAnnounceResponse, parseScrapeResponse, parseTrackerUrl, scrapeUrlFor, shuffle, trackerBackoff, TrackerError,
   type AnnounceRequest
 } from '../src/tracker/index.js'
-import { ipv6ToString, parseIPv6 } from '../src/tracker/compact.js'
+import { ipv6ToString, parseIPv6 } from '../src/util/ip.js'
 
 const IH = Uint8Array.from({ length: 20 }, (_, i) => i * 13)
 const PID = new TextEncoder().encode('-WW0001-abcdefghijkl')

@@ -13,7 +13,8 @@
  *  - IPv4 trackers answer 6-byte peers, trackers reached over IPv6 answer 18-byte peers;
  *  - scrape: up to 74 info-hashes per packet (BEP 15's limit), more are split.
  */
-import { decodeCompactPeers, parseIPv4, parseIPv6 } from './compact.js'
+import { decodeCompactPeers } from './compact.js'
+import { parseIPv4, parseIPv6 } from '../util/ip.js'
 import { TrackerError } from './errors.js'
 import { randomU32, toHex, UNKNOWN_LEFT } from './util.js'
 import { createUdpSocket, lookupHost, type DatagramSocket, type ResolvedHost } from './platform.js'

@@ -13,7 +13,7 @@
  * requests to a local service); so do we.
  */
 import { TrackerError } from './errors.js'
-import { parseIPv4, parseIPv6 } from './compact.js'
+import { parseIPv4, parseIPv6 } from '../util/ip.js'
 
 export type TrackerKind = 'http' | 'udp' | 'ws'
 

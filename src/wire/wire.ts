@@ -26,7 +26,8 @@ import { RequestTable, requestKey, type PendingRequest, type RequestCallback } f
 import { SpeedMeter } from './speed.js'
 import { addTickable, removeTickable } from './ticker.js'
 import type { ByteStream, WireEvents, WireOptions, WireType } from './types.js'
-import { fromHexOrBytes, peerAddressBytes } from './util.js'
+import { fromHexOrBytes } from './util.js'
+import { ipToBytes } from '../util/ip.js'
 
 // libtorrent defaults: handshake_timeout 10 s, peer_timeout 120 s, request_timeout 60 s.
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
@@ -144,7 +145,7 @@ export class Wire extends Emitter<WireEvents> {
     }
     this.extendedHandshake = { m: {}, v: opts.clientVersion ?? 'wasmtorrent', reqq: this.opts.maxPeerRequests }
     if (opts.listenPort) this.extendedHandshake.p = opts.listenPort
-    const yourip = peerAddressBytes(this.remoteAddress)
+    const yourip = this.remoteAddress ? ipToBytes(this.remoteAddress) : null
     if (yourip) this.extendedHandshake.yourip = yourip
     // copy: false: blocks are views of the socket's read buffers, which are fresh per read.
     this.framer = new Framer(this, { copy: false })

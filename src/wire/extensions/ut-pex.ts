@@ -34,8 +34,8 @@ import { Emitter } from '../../util/emitter.js'
 import { WasmTorrentError, WireProtocolError } from '../../errors.js'
 import { bencode } from '../../bencode/index.js'
 import type { Wire } from '../wire.js'
+import { bytesToIp, ipToBytes } from '../../util/ip.js'
 import type { WireExtension, WireExtensionClass } from '../extension.js'
-import { peerAddressBytes } from '../util.js'
 
 /** libtorrent disconnects a peer whose ut_pex message is larger than 500 KiB. */
 export const MAX_PEX_MESSAGE = 500 * 1024
@@ -334,35 +334,10 @@ export function decodeFlags (bits: number): PexFlags {
 }
 
 /** 4 bytes for dotted IPv4 (also ::ffff:a.b.c.d), 16 for IPv6 text, or null. */
-function addressBytes (host: string): Uint8Array | null {
-  if (typeof host !== 'string') return null
-  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/i.exec(host)
-  if (v4) {
-    const b = v4.slice(1).map(Number)
-    return b.every(x => x <= 255) ? Uint8Array.from(b) : null
-  }
-  const b = peerAddressBytes(host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host)
-  return b !== null && b.length === 16 ? b : null
-}
+const addressBytes = ipToBytes
 
 /** Dotted IPv4, or IPv6 in RFC 5952 form (lower case, longest run of 2+ zero groups as ::). */
-export function formatAddress (b: Uint8Array): string {
-  if (b.length === 4) return b.join('.')
-  const g: number[] = []
-  for (let i = 0; i < 16; i += 2) g.push(b[i] << 8 | b[i + 1])
-  let bestAt = -1
-  let bestLen = 1
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue }
-    let j = i
-    while (j < 8 && g[j] === 0) j++
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i }
-    i = j
-  }
-  const hex = (a: number[]): string => a.map(x => x.toString(16)).join(':')
-  if (bestAt < 0) return hex(g)
-  return hex(g.slice(0, bestAt)) + '::' + hex(g.slice(bestAt + bestLen))
-}
+export const formatAddress = bytesToIp
 
 type Scope = 'loopback' | 'local' | 'global' | 'bad'
 
