@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Wire } from '../src/wire/index.js'
+import type { SwarmPeer } from '../src/engine/types.js'
 import { waitFor } from './helpers/sockets.js'
 import { MapStore, makeTorrent, connect, newSwarm, destroySwarms } from './helpers/swarm.js'
 
@@ -51,7 +51,7 @@ describe('Swarm: downloads between our own peers over loopback TCP', () => {
     const good = newSwarm(t, PL, new MapStore(PL, t.data), true)
     const store = new MapStore(PL)
     const leecher = newSwarm(t, PL, store, false)
-    const bans: Wire[] = []
+    const bans: SwarmPeer[] = []
     let hashfails = 0
     leecher.on('ban', w => bans.push(w))
     leecher.on('hashfail', () => hashfails++)

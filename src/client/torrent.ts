@@ -14,6 +14,7 @@ import { toMagnetURI } from '../metainfo/magnet.js'
 import { decodeInfoDict, encodeTorrentFile } from '../metainfo/torrent-file.js'
 import type { MagnetTorrent, ParsedTorrent, TorrentId } from '../metainfo/types.js'
 import { Swarm } from '../engine/swarm.js'
+import type { SwarmPeer } from '../engine/types.js'
 import { createVerifier } from '#piece-verifier'
 import type { PoolTorrent } from '../transport/index.js'
 import type { Wire } from '../wire/index.js'
@@ -191,7 +192,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     swarm.on('upload', (n: number) => { this.uploadMeter.add(n); this.emit('upload', n) })
     swarm.on('warning', (err: Error) => this.emit('warning', err))
     swarm.on('hashfail', (i: number) => this.emit('warning', new WasmTorrentError('ERR_PIECE_HASH', `piece ${i} failed its hash check`)))
-    swarm.on('ban', (wire: Wire, reason: string) => this.emit('warning', new WasmTorrentError('ERR_PEER_BANNED', `peer ${wire.remoteAddress}:${wire.remotePort} banned: ${reason}`)))
+    swarm.on('ban', (wire: SwarmPeer, reason: string) => this.emit('warning', new WasmTorrentError('ERR_PEER_BANNED', `peer ${wire.remoteAddress}:${wire.remotePort} banned: ${reason}`)))
     swarm.on('done', () => this.onDone())
     this.initialSelection(t)
     if (this.paused) swarm.pause()

@@ -6,21 +6,21 @@
  *   slot for OPTIMISTIC_INTERVAL, so newcomers get a chance to prove themselves;
  * - between rechokes, a newly interested peer is unchoked at once while a slot is free (fast start).
  */
-import type { Wire } from '../wire/index.js'
+import type { SwarmPeer } from './types.js'
 
 // libtorrent and webtorrent rechoke every 10 s and rotate the optimistic unchoke every 30 s.
 const RECHOKE_INTERVAL = 10_000
 const OPTIMISTIC_INTERVAL = 30_000
 
 interface ChokerHost {
-  readonly wires: Set<Wire>
+  readonly wires: Set<SwarmPeer>
   readonly done: boolean
 }
 
 export class Choker {
   private readonly host: ChokerHost
   private readonly slots: number
-  private optimistic: Wire | null = null
+  private optimistic: SwarmPeer | null = null
   private lastOptimistic = 0
   private readonly timer: ReturnType<typeof setInterval>
 
@@ -38,15 +38,15 @@ export class Choker {
     return n
   }
 
-  onWire (wire: Wire): void {
+  onWire (wire: SwarmPeer): void {
     if (wire.peerInterested) this.onInterested(wire)
   }
 
-  onInterested (wire: Wire): void {
+  onInterested (wire: SwarmPeer): void {
     if (wire.amChoking && this.unchokedCount() < this.slots) wire.unchoke()
   }
 
-  onUninterested (wire: Wire): void {
+  onUninterested (wire: SwarmPeer): void {
     if (!wire.amChoking && wire !== this.optimistic) {
       wire.choke()
       // Give the freed slot to someone waiting.
@@ -56,7 +56,7 @@ export class Choker {
     }
   }
 
-  onClose (wire: Wire): void {
+  onClose (wire: SwarmPeer): void {
     if (wire === this.optimistic) this.optimistic = null
     for (const w of this.host.wires) {
       if (w !== wire && w.peerInterested && w.amChoking) { this.onInterested(w); break }

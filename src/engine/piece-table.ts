@@ -5,7 +5,7 @@
  * A block is requested from at most one peer, except in endgame, when every missing block is already
  * requested and idle peers may duplicate a request (the first copy to arrive wins, the others are cancelled).
  */
-import type { Wire } from '../wire/index.js'
+import type { SwarmPeer } from './types.js'
 
 /** 16 KiB: the block size every client requests (BEP 3 recommends 2^14; larger is dropped by many peers). */
 export const BLOCK_LENGTH = 16 * 1024
@@ -22,9 +22,9 @@ export class ActivePiece {
   /** BLOCK_* per block. */
   readonly state: Uint8Array
   /** Peers a block is requested from (usually one; more in endgame). */
-  readonly requesters: Array<Wire[] | null>
+  readonly requesters: Array<SwarmPeer[] | null>
   /** Who sent each received block (smart ban: blame after a hash failure). */
-  readonly senders: Array<Wire | null>
+  readonly senders: Array<SwarmPeer | null>
   buffer: Uint8Array
   received = 0
   /** Blocks not requested from anyone. */
@@ -52,7 +52,7 @@ export class ActivePiece {
   }
 
   /** Marks `block` requested from `wire`. */
-  request (block: number, wire: Wire): void {
+  request (block: number, wire: SwarmPeer): void {
     if (this.state[block] === BLOCK_FREE) {
       this.state[block] = BLOCK_REQUESTED
       this.free--
@@ -63,7 +63,7 @@ export class ActivePiece {
   }
 
   /** A request for `block` from `wire` failed (reject, choke, timeout, close): the block is free again if no one else has it. */
-  unrequest (block: number, wire: Wire): void {
+  unrequest (block: number, wire: SwarmPeer): void {
     if (this.state[block] !== BLOCK_REQUESTED) return
     const list = this.requesters[block]
     if (list) {
@@ -80,7 +80,7 @@ export class ActivePiece {
    * Stores a received block; returns the other peers it was also requested from (to cancel), or null when the
    * block was not wanted any more (already received from someone else).
    */
-  receive (block: number, data: Uint8Array, wire: Wire): Wire[] | null {
+  receive (block: number, data: Uint8Array, wire: SwarmPeer): SwarmPeer[] | null {
     if (this.state[block] === BLOCK_RECEIVED) return null
     if (this.state[block] === BLOCK_FREE) this.free--
     this.buffer.set(data, block * BLOCK_LENGTH)
@@ -100,8 +100,8 @@ export class ActivePiece {
   }
 
   /** Wires with a pending request in this piece. */
-  requestersOf (): Set<Wire> {
-    const out = new Set<Wire>()
+  requestersOf (): Set<SwarmPeer> {
+    const out = new Set<SwarmPeer>()
     for (const l of this.requesters) if (l) for (const w of l) out.add(w)
     return out
   }

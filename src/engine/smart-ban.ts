@@ -4,10 +4,10 @@
  * data: the senders of blocks that differ sent bad data and are banned; peers whose blocks were right are
  * cleared, even though they were part of a failed piece.
  */
-import type { Wire } from '../wire/index.js'
+import type { SwarmPeer } from './types.js'
 
 interface BlockRecord {
-  wire: Wire
+  wire: SwarmPeer
   block: number
   digest: Uint8Array
 }
@@ -24,7 +24,7 @@ export class SmartBan {
   }
 
   /** True when `wire` sent blocks of a failed attempt at `index` (prefer others for that piece). */
-  suspects (index: number, wire: Wire): boolean {
+  suspects (index: number, wire: SwarmPeer): boolean {
     return this.history.get(index)?.some(r => r.wire === wire) === true
   }
 
@@ -32,7 +32,7 @@ export class SmartBan {
    * Records a failed attempt; `digests` are the 20-byte SHA-1s of its blocks. Returns the wire to ban when one
    * wire sent every block (no good copy is needed to blame it), else null.
    */
-  onFail (index: number, senders: Array<Wire | null>, digests: Uint8Array): Wire | null {
+  onFail (index: number, senders: Array<SwarmPeer | null>, digests: Uint8Array): SwarmPeer | null {
     let list = this.history.get(index)
     if (!list) this.history.set(index, list = [])
     const first = senders[0]
@@ -48,8 +48,8 @@ export class SmartBan {
   }
 
   /** The piece passed with these block digests: returns the wires that had sent differing blocks. */
-  onPass (index: number, digests: Uint8Array): Set<Wire> {
-    const bad = new Set<Wire>()
+  onPass (index: number, digests: Uint8Array): Set<SwarmPeer> {
+    const bad = new Set<SwarmPeer>()
     const list = this.history.get(index)
     this.history.delete(index)
     if (!list) return bad

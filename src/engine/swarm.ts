@@ -14,14 +14,13 @@
 import { Emitter } from '../util/emitter.js'
 import { WasmTorrentError } from '../errors.js'
 import { Bitfield, Availability } from '../bitfield/index.js'
-import type { Wire } from '../wire/index.js'
 import { ActivePiece, BLOCK_LENGTH, BLOCK_FREE, BLOCK_REQUESTED } from './piece-table.js'
 import { Choker } from './choker.js'
 import { SmartBan } from './smart-ban.js'
 import { RateLimiter } from './throttle.js'
 import { isUploadOnlyError } from '../storage/index.js'
 import type { PieceVerifier } from './verifier.js'
-import type { PieceStore, SwarmEvents, SwarmOptions } from './types.js'
+import type { PieceStore, SwarmEvents, SwarmOptions, SwarmPeer } from './types.js'
 import { createVerifier } from '#piece-verifier'
 
 // Seconds of transfer a pipeline should cover at the peer's measured rate (libtorrent's request_queue_time).
@@ -58,7 +57,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   strategy: 'rarest' | 'sequential'
   /** Sequential cursor: the first piece the stream or sequential download still needs. */
   cursor = 0
-  readonly wires = new Set<Wire>()
+  readonly wires = new Set<SwarmPeer>()
   downloaded = 0
   uploaded = 0
   /** Bytes received that were thrown away (hash failures, duplicates). */
@@ -77,7 +76,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   /** Needed and not active: pieces a new request may start. */
   private readonly want: Bitfield
   private readonly active = new Map<number, ActivePiece>()
-  private readonly peers = new Map<Wire, PeerState>()
+  private readonly peers = new Map<SwarmPeer, PeerState>()
   private readonly choker: Choker
   private readonly smartBan = new SmartBan()
   private readonly bufferPool: Uint8Array[] = []
@@ -156,7 +155,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   // ------------------------------------------------------------------ wires
 
   /** Takes a wire whose handshake is done or in progress. The swarm sets its piece count. */
-  addWire (wire: Wire): void {
+  addWire (wire: SwarmPeer): void {
     if (this.destroyed || this.peers.has(wire)) return
     wire.setPieces(this.pieceCount)
     const st: PeerState = { counted: false, haveAll: false, snubbed: false }
@@ -191,20 +190,20 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.emit('wire', wire)
   }
 
-  private countPeer (wire: Wire, st: PeerState): void {
+  private countPeer (wire: SwarmPeer, st: PeerState): void {
     if (st.counted || wire.peerPieces === null) return
     st.counted = true
     if (st.haveAll) this.availability.haveAll()
     else this.availability.addPeer(wire.peerPieces)
   }
 
-  private sendAvailability (wire: Wire): void {
+  private sendAvailability (wire: SwarmPeer): void {
     if (wire.hasFast && this.have.isEmpty()) wire.haveNone()
     else if (wire.hasFast && this.have.isFull()) wire.haveAll()
     else if (!this.have.isEmpty()) wire.bitfield(this.have)
   }
 
-  private removeWire (wire: Wire): void {
+  private removeWire (wire: SwarmPeer): void {
     const st = this.peers.get(wire)
     if (!st) return
     this.peers.delete(wire)
@@ -221,7 +220,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Interested exactly when the peer has a piece we need. */
-  private updateInterest (wire: Wire): void {
+  private updateInterest (wire: SwarmPeer): void {
     if (wire.destroyed || wire.peerPieces === null || this.uploadOnly) return
     const has = this.peers.get(wire)?.haveAll === true ? !this.needed.isEmpty() : wire.peerPieces.firstAnd(this.needed) >= 0
     if (has && !wire.amInterested) wire.interested()
@@ -240,7 +239,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     })
   }
 
-  private pipelineDepth (wire: Wire): number {
+  private pipelineDepth (wire: SwarmPeer): number {
     if (this.peers.get(wire)?.snubbed) return 1
     const reqq = Number(wire.peerExtendedHandshake.reqq)
     const cap = Math.min(MAX_PIPELINE, reqq > 0 ? reqq : DEFAULT_PEER_REQQ)
@@ -249,7 +248,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Tops up `wire`'s request pipeline. */
-  fill (wire: Wire): void {
+  fill (wire: SwarmPeer): void {
     if (this.destroyed || this.paused || this.uploadOnly || wire.destroyed || !wire.amInterested || wire.peerPieces === null) return
     if (wire.peerChoking && wire.peerAllowedFast.size === 0) return
     const target = this.pipelineDepth(wire)
@@ -271,7 +270,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Requests up to `room` free blocks from active pieces the peer has (only those `wire` is on if `own`). */
-  private requestFromActive (wire: Wire, room: number, own: boolean): number {
+  private requestFromActive (wire: SwarmPeer, room: number, own: boolean): number {
     let sent = 0
     for (const piece of this.active.values()) {
       if (sent >= room) break
@@ -287,7 +286,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   /** Requests up to `room` free blocks of `piece` from `wire`; -1 if the wire refused a request. */
-  private requestBlocks (wire: Wire, piece: ActivePiece, room: number): number {
+  private requestBlocks (wire: SwarmPeer, piece: ActivePiece, room: number): number {
     let sent = 0
     for (let b = piece.firstFree(); b >= 0 && b < piece.blockCount && sent < room; b++) {
       if (piece.state[b] !== BLOCK_FREE) continue
@@ -297,7 +296,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     return sent
   }
 
-  private endgame (wire: Wire, room: number): number {
+  private endgame (wire: SwarmPeer, room: number): number {
     let sent = 0
     for (const piece of this.active.values()) {
       if (sent >= room) break
@@ -313,16 +312,16 @@ export class Swarm extends Emitter<SwarmEvents> {
     return sent
   }
 
-  private peerHas (wire: Wire, index: number): boolean {
+  private peerHas (wire: SwarmPeer, index: number): boolean {
     return this.peers.get(wire)?.haveAll === true || wire.peerPieces!.get(index)
   }
 
-  private someoneElseHas (wire: Wire, index: number): boolean {
+  private someoneElseHas (wire: SwarmPeer, index: number): boolean {
     for (const w of this.wires) if (w !== wire && !w.peerChoking && this.peerHas(w, index)) return true
     return false
   }
 
-  private pickNew (wire: Wire): number {
+  private pickNew (wire: SwarmPeer): number {
     const peerBf = this.peers.get(wire)?.haveAll === true ? null : wire.peerPieces
     if (wire.peerChoking) {
       for (const i of wire.peerAllowedFast) if (this.want.get(i)) return i
@@ -345,7 +344,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     return piece
   }
 
-  private sendRequest (wire: Wire, piece: ActivePiece, block: number): boolean {
+  private sendRequest (wire: SwarmPeer, piece: ActivePiece, block: number): boolean {
     const len = piece.blockLength(block)
     const begin = block * BLOCK_LENGTH
     if (!this.downloadLimiter.tryTake(len)) {
@@ -367,7 +366,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     return ok
   }
 
-  private onBlock (wire: Wire, piece: ActivePiece, block: number, data: Uint8Array): void {
+  private onBlock (wire: SwarmPeer, piece: ActivePiece, block: number, data: Uint8Array): void {
     const st = this.peers.get(wire)
     if (st) st.snubbed = false
     if (this.active.get(piece.index) !== piece) {
@@ -437,7 +436,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     if (culprit) this.ban(culprit, 'sent every block of a piece that failed its hash check')
   }
 
-  private ban (wire: Wire, reason: string): void {
+  private ban (wire: SwarmPeer, reason: string): void {
     this.emit('ban', wire, reason)
     wire.destroy(new WasmTorrentError('ERR_PEER_BANNED', `banned: ${reason}`))
   }

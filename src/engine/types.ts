@@ -2,6 +2,16 @@ import type { Wire } from '../wire/index.js'
 import type { PieceVerifier } from './verifier.js'
 import type { RateLimiter } from './throttle.js'
 
+/**
+ * What the engine needs of a peer: a Wire, or anything acting as one (a BEP 19 web seed). The members are
+ * picked from Wire so the two cannot drift apart.
+ */
+export type SwarmPeer = Pick<Wire,
+  'destroyed' | 'peerPieces' | 'amInterested' | 'amChoking' | 'peerChoking' | 'peerInterested' | 'peerAllowedFast' |
+  'requestCount' | 'requests' | 'peerExtendedHandshake' | 'hasFast' | 'hasExtended' | 'peerId' | 'remoteAddress' |
+  'remotePort' | 'setPieces' | 'interested' | 'uninterested' | 'choke' | 'unchoke' | 'have' | 'bitfield' |
+  'haveAll' | 'haveNone' | 'request' | 'cancel' | 'downloadSpeed' | 'uploadSpeed' | 'destroy' | 'on' | 'once'>
+
 /** What the engine needs of a chunk store (src/storage implements it). */
 export interface PieceStore {
   put (index: number, data: Uint8Array): Promise<void>
@@ -39,11 +49,11 @@ export interface SwarmEvents {
   /** A piece failed its hash check (its data is discarded and downloaded again). */
   hashfail: (index: number) => void
   /** A peer was banned for sending bad data (smart ban). */
-  ban: (wire: Wire, reason: string) => void
+  ban: (wire: SwarmPeer, reason: string) => void
   download: (bytes: number) => void
   upload: (bytes: number) => void
   /** Every selected piece is verified. */
   done: () => void
   warning: (err: Error) => void
-  wire: (wire: Wire) => void
+  wire: (wire: SwarmPeer) => void
 }
