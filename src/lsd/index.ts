@@ -1,0 +1,5 @@
+export { Lsd } from './lsd.js'
+export type { LsdOptions, LsdTorrent, LsdPeer, LsdStats } from './lsd.js'
+export { parseLsdMessage, formatLsdMessage, LSD_GROUP_V4, LSD_GROUP_V6, LSD_PORT, LSD_MAX_PACKET } from './message.js'
+export type { LsdAnnounce, LsdMessageInput } from './message.js'
+export type { LsdSocket, LsdSocketOptions } from './platform.js'
