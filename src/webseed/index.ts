@@ -1,0 +1,10 @@
+// BEP 19 web seeds: HTTP(S) servers acting as peers of the engine (swarm.addWire(webSeed)).
+export { WebSeed, DEFAULT_MAX_WEB_CONNS } from './web-seed.js'
+export type { WebSeedOptions } from './web-seed.js'
+export { createWebSeeds, WebSeedSet } from './manager.js'
+export type { WebSeedSetEvents } from './manager.js'
+export { WebSeedError } from './errors.js'
+export { WebSeedLayout, fileUrls, isSingleFile } from './layout.js'
+export type { WebSeedTorrent, RangePart } from './layout.js'
+export { parseWebSeedUrl, isLocalAddress, isLocalHost } from './url.js'
+export type { WebSeedHttp, RangeRequest, RangeResponse } from './platform.js'
