@@ -23,6 +23,10 @@ export { MemoryStore, FsStore, canUseFsStore, StorageError, isUploadOnlyError, s
 export type { ChunkStore, FsStoreOptions, MemoryStoreOptions, FileStat, GetOptions, StoreFile, StoreOptions, StorageErrorCode } from './storage/index.js'
 export { WebTorrent, Torrent, File, VERSION, randomPeerId } from './client/index.js'
 export type { ClientOptions, TorrentOptions, TorrentEvents } from './client/index.js'
+export { Discovery, IpBlocklist, loadBlocklist, parseRange } from './discovery/index.js'
+export type { PeerSource, DiscoveryOptions, DiscoveryStats, BlocklistInput, LoadBlocklistOptions } from './discovery/index.js'
+export { DhtNode, dhtSupported } from './dht/index.js'
+export type { DhtLike, DhtOptions, DhtNodeOptions, DhtState } from './dht/index.js'
 export { WebTorrent as default } from './client/index.js'
 export {
   TrackerClient, TrackerError, trackerBackoff, discoveryAllowed, isPrivateTorrent, announceListFor,

@@ -9,7 +9,7 @@
  */
 import { Emitter } from '../util/emitter.js'
 import { WasmTorrentError } from '../errors.js'
-import { ConnectionPool, UTP_SUPPORT, type Blocklist } from '../transport/index.js'
+import { ConnectionPool, UTP_SUPPORT } from '../transport/index.js'
 import { UdpTrackerSocket, WsTrackerPool } from '../tracker/index.js'
 import { RateLimiter } from '../engine/throttle.js'
 import { createTorrent, type CreateTorrentOptions, type CreateTorrentInput } from '../metainfo/index.js'
@@ -19,6 +19,8 @@ import { defaultDownloadPath } from '#client-platform'
 import { Torrent } from './torrent.js'
 import { randomPeerId } from './peer-id.js'
 import { seedSource } from './seed-source.js'
+import { loadBlocklist, type BlocklistInput, type BlocklistPredicate, type PeerSource } from '../discovery/index.js'
+import { DhtNode, dhtSupported, type DhtOptions } from '../dht/index.js'
 import type { ClientHost, PreparedTorrent, TorrentOptions } from './types.js'
 
 export const VERSION = '0.1.0'
@@ -37,8 +39,24 @@ export interface ClientOptions {
   /** Bytes/s for all torrents together (-1 unlimited, 0 blocks). */
   downloadLimit?: number
   uploadLimit?: number
-  /** A predicate over IP addresses: true = never connect. */
-  blocklist?: Blocklist
+  /**
+   * IPs never to connect to (dials and incoming connections): an array of ranges ('1.2.3.4',
+   * '1.2.3.0-1.2.3.255', '10.0.0.0/8', IPv6 too, or P2P / eMule DAT lines), a predicate `(ip) => true to block`,
+   * a file path (Node; P2P or eMule DAT format, gzip or not) or an http(s) URL. Nothing connects until it is
+   * loaded; a list that cannot be loaded is a client 'error' (the client is destroyed, like webtorrent).
+   */
+  blocklist?: BlocklistInput
+  /**
+   * The DHT (BEP 5), one node shared by all torrents: false (the default here, unlike webtorrent: on by
+   * default it would contact the public routers from every embedding and test), true (bittorrent-dht's public
+   * bootstrap routers), or bittorrent-dht options, e.g. `{ bootstrap: ['127.0.0.1:6881'] }` (`[]`: none).
+   * Node only: ignored in browsers.
+   */
+  dht?: boolean | DhtOptions
+  /** UDP port of the DHT (its own socket: the torrent port's UDP side is uTP's). Default: the saved one, else any. */
+  dhtPort?: number
+  /** Node: a file where the DHT routing table is saved (at destroy and every 10 min) and reloaded from. */
+  dhtStateFile?: string
   /** Trackers: true (default), false (none), or { announce } to add trackers to every non-private torrent. */
   tracker?: boolean | { announce?: string[] }
 }
@@ -49,6 +67,8 @@ type ClientEvents = {
   torrent: (t: Torrent) => void
   seed: (t: Torrent) => void
   remove: (t: Torrent) => void
+  /** An address refused by the blocklist: found by a torrent's discovery, dialed, or connecting to us (torrent null). */
+  blockedPeer: (address: string, torrent: Torrent | null, source: PeerSource | undefined) => void
   listening: () => void
   ready: () => void
   warning: (err: Error) => void
@@ -71,6 +91,11 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
   private readonly listenPromise: Promise<void>
   readonly trackerOptions: { enabled: boolean, announce: string[] }
   private sockets: { udp: UdpTrackerSocket, ws: WsTrackerPool } | null = null
+  /** The client's DHT node (null when off or unsupported). */
+  readonly dht: DhtNode | null = null
+  /** The loaded blocklist (null until loaded, or when none was given). */
+  private blockedBy: BlocklistPredicate | null = null
+  private readonly blocklistPromise: Promise<void>
 
   constructor (opts: ClientOptions = {}) {
     super()
@@ -82,12 +107,37 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     }
     this.downloadLimiter = new RateLimiter(opts.downloadLimit ?? -1)
     this.uploadLimiter = new RateLimiter(opts.uploadLimit ?? -1)
-    this.pool = new ConnectionPool({ host: opts.host, utp: opts.utp, maxConnsPerTorrent: opts.maxConns, blocklist: opts.blocklist })
-    this.listenPromise = this.pool.listen(opts.torrentPort ?? 0).then(() => {
+    this.pool = new ConnectionPool({ host: opts.host, utp: opts.utp, maxConnsPerTorrent: opts.maxConns, blocklist: ip => this.blocklist(ip) })
+    // Incoming blocked connections (no torrent yet); dial-time blocks are reported by the torrents.
+    this.pool.on('blockedPeer', (addr: string, infoHash: string | null) => { if (infoHash === null) this.emit('blockedPeer', addr, null, undefined) })
+    if (typeof opts.blocklist === 'function') this.blockedBy = opts.blocklist
+    this.blocklistPromise = opts.blocklist === undefined || typeof opts.blocklist === 'function'
+      ? Promise.resolve()
+      : loadBlocklist(opts.blocklist).then(l => { this.blockedBy = l.contains }, (err: Error) => {
+        // Fail closed: everything stays blocked while the client goes down with the error.
+        this.blockedBy = () => true
+        if (this.destroyed) return
+        const e = new WasmTorrentError('ERR_CLIENT_BLOCKLIST', `failed to load the blocklist: ${err.message}`, { cause: err })
+        if (this.listenerCount('error') > 0) this.emit('error', e)
+        else console.error(`wasmtorrent: ${e.message}`)
+        this.destroy().catch(() => {})
+      })
+    if (opts.dht !== undefined && opts.dht !== false && dhtSupported) {
+      const dht = new DhtNode(opts.dht === true ? {} : opts.dht, { port: opts.dhtPort, host: opts.host, stateFile: opts.dhtStateFile })
+      dht.on('warning', (err: Error) => this.emit('warning', err))
+      dht.on('error', (err: Error) => this.emit('warning', err)) // cannot listen: no DHT, the client goes on
+      this.dht = dht
+    }
+    // Nothing listens (so nothing connects to us) before the blocklist is loaded.
+    this.listenPromise = this.blocklistPromise.then(() => {
+      if (this.destroyed) throw new WasmTorrentError('ERR_CLIENT_DESTROYED', 'the client is destroyed')
+      return this.pool.listen(opts.torrentPort ?? 0)
+    }).then(() => {
       if (this.destroyed) return
       this.listening = true
       this.emit('listening')
     }, (err: WasmTorrentError) => {
+      if (this.destroyed) return
       if (err.code !== 'ERR_TRANSPORT_UNSUPPORTED') this.emit('error', err) // browsers cannot listen
     }).finally(() => {
       if (this.destroyed) return
@@ -110,6 +160,21 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     return this.listenPromise
   }
 
+  /** The DHT's UDP port (0 without a DHT or until it listens). */
+  get dhtPort (): number {
+    return this.dht?.port ?? 0
+  }
+
+  /** True when `ip` is on the blocklist (false for everything until the list is loaded: nothing connects before). */
+  blocklist (ip: string): boolean {
+    return this.blockedBy !== null && this.blockedBy(ip) === true
+  }
+
+  /** Resolves once the blocklist option is loaded (at once without one). */
+  whenBlocklistReady (): Promise<void> {
+    return this.blocklistPromise
+  }
+
   /** Adds a torrent by magnet, info-hash, .torrent bytes, parsed torrent, URL or file path. */
   add (torrentId: TorrentId, opts: TorrentOptions | ((t: Torrent) => void) = {}, ontorrent?: (t: Torrent) => void): Torrent {
     if (this.destroyed) throw new WasmTorrentError('ERR_CLIENT_DESTROYED', 'the client is destroyed')
@@ -120,6 +185,7 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
   private addTorrent (source: TorrentId | Promise<PreparedTorrent>, opts: TorrentOptions, ontorrent?: (t: Torrent) => void): Torrent {
     const t = new Torrent(this, source, { ...opts, path: opts.path ?? defaultDownloadPath() })
     this.torrents.push(t)
+    t.on('blockedPeer', (addr: string, src?: PeerSource) => this.emit('blockedPeer', addr, t, src))
     t.once('infoHash', () => {
       const dup = this.torrents.find(o => o !== t && o.infoHash === t.infoHash && !o.destroyed)
       if (dup) {
@@ -209,7 +275,7 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     if (this.destroyed) return
     this.destroyed = true
     await Promise.allSettled(this.torrents.slice().map(t => t.destroy()))
-    await this.pool.destroy()
+    await Promise.allSettled([this.pool.destroy(), this.dht?.destroy()])
     this.sockets?.udp.close()
     this.sockets?.ws.close()
     this.downloadLimiter.clear()

@@ -18,7 +18,7 @@ import type { SwarmPeer } from '../engine/types.js'
 import { createVerifier } from '#piece-verifier'
 import type { PoolTorrent } from '../transport/index.js'
 import type { Wire } from '../wire/index.js'
-import { utMetadata, utPex, LtDonthave, type UtMetadataClass, type UtPexClass, type UtPexExtension } from '../wire/extensions/index.js'
+import { utMetadata, utPex, LtDonthave, type UtMetadataClass, type UtPexClass } from '../wire/extensions/index.js'
 import type { ChunkStore } from '../storage/index.js'
 import { SpeedMeter } from '../wire/speed.js'
 import { MetadataFetcher } from './metadata.js'
@@ -26,11 +26,14 @@ import { checkExisting, type ResumeData } from './resume.js'
 import { File } from './file.js'
 import { openStore, type StoreFactory } from './store.js'
 import { PexAnnouncer } from './pex.js'
-import { TrackerClient } from '../tracker/index.js'
+import { Discovery, type DiscoveryTrackerOptions, type PeerSource } from '../discovery/index.js'
+import type { TrackerUpdateEvent } from '../tracker/index.js'
 import type { ClientHost, PreparedTorrent, TorrentEvents, TorrentOptions } from './types.js'
 
 // webtorrent's priority for critical() pieces: above every select() tier used in practice.
 const CRITICAL_PRIORITY = 7
+/** Below this many connected peers a downloading torrent asks the DHT for more between announces. */
+const FEW_PEERS = 10
 
 export class Torrent extends Emitter<TorrentEvents> {
   infoHash = ''
@@ -68,7 +71,10 @@ export class Torrent extends Emitter<TorrentEvents> {
   private readonly uploadMeter = new SpeedMeter()
   private filePriority: number[] = []
   private pex: PexAnnouncer | null = null
-  private tracker: TrackerClient | null = null
+  /** Peers from every source (manual, tracker, DHT, PEX, LSD), de-duplicated and blocklist-filtered. */
+  discovery: Discovery | null = null
+  /** The pool's answer to the last address discovery emitted (for addPeer's return value). */
+  private lastPoolAdd = false
 
   /**
    * `source` is a torrent id, or (for seeding) a promise of one with options that are only known once the
@@ -108,18 +114,23 @@ export class Torrent extends Emitter<TorrentEvents> {
     if (hasMetadata(parsed) && parsed.private === true) this.private = true
     this.emit('infoHash', this.infoHash)
     if (this.destroyed) return // the client refused a duplicate
+    await this.client.whenBlocklistReady() // no address may reach the pool before the blocklist is known
+    if (this.destroyed) return
 
     this.pool = this.client.pool.addTorrent(this.infoHash, {
       peerId: this.client.peerId,
       maxConns: this.opts.maxConns,
       pieces: hasMetadata(parsed) ? parsed.pieceHashes.length / 20 : undefined,
+      // BEP 5: the DHT bit in our handshake when we run a DHT for this torrent (never for private ones).
+      handshakeFlags: { dht: this.client.dht !== null && !this.private && this.opts.private !== true },
       onWire: wire => this.onWire(wire),
       onReady: wire => this.onReady(wire)
     })
-    this.pool.on('blockedPeer', (addr: unknown) => this.emit('blockedPeer', addr))
+    this.pool.on('blockedPeer', (addr: string) => this.emit('blockedPeer', addr))
     this.pool.on('invalidPeer', (addr: unknown) => this.emit('invalidPeer', addr))
+    this.discovery = this.createDiscovery()
     for (const a of [...parsed.peerAddresses, ...(this.opts.peers ?? []), ...this.pendingPeers.splice(0)]) this.addPeer(a)
-    this.startTrackers().catch(err => this.emit('warning', err as Error))
+    this.startDiscovery().catch(err => this.emit('warning', err as Error))
 
     if (hasMetadata(parsed)) {
       await this.onMetadata(parsed)
@@ -151,6 +162,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.comment = t.comment
     this.announce = [...new Set([...t.announce, ...this.announce])]
     this.torrentFile = encodeTorrentFile({ ...t, announce: this.announce })
+    this.discovery?.setPrivate(this.private || this.opts.private === true)
     this.UtMetadata.setMetadata(t.infoBuffer)
     this.pool?.setPieces(this.pieceCount)
     this.files = t.files.map(f => new File(this, f))
@@ -212,32 +224,60 @@ export class Torrent extends Emitter<TorrentEvents> {
   private onDone (): void {
     if (this.done || this.destroyed) return
     this.done = true
-    this.tracker?.complete()
+    this.discovery?.complete()
     this.emit('done')
   }
 
-  /** Announces to the torrent's trackers (and the client's extra ones unless private) once we listen. */
-  private async startTrackers (): Promise<void> {
-    const cfg = this.client.trackerOptions
-    if (!cfg.enabled) return
-    await this.client.whenListening()
-    const announce = this.private ? this.announce : [...new Set([...this.announce, ...cfg.announce])]
-    if (this.destroyed || announce.length === 0 || this.client.torrentPort === 0) return
-    const { udp, ws } = this.client.trackerSockets()
-    const tracker = new TrackerClient({
+  /**
+   * The torrent's peer sources (see src/discovery): manual peers, trackers (the torrent's own, plus the
+   * client's extra ones unless private), the client's DHT and PEX (not for private torrents), and LSD when
+   * attached. Each address it emits goes to the connection pool.
+   */
+  private createDiscovery (): Discovery {
+    const d = new Discovery({
       infoHash: this.infoHash,
       peerId: this.client.peerId,
-      port: this.client.torrentPort,
+      private: this.private || this.opts.private === true,
+      blocklist: ip => this.client.blocklist(ip),
+      dht: this.client.dht,
+      tracker: () => this.trackerOptions(),
+      wantPeers: () => !this.done && !this.paused && this.numPeers < FEW_PEERS
+    })
+    d.on('peer', (addr: string, source: PeerSource) => {
+      this.lastPoolAdd = this.pool?.addPeer(addr) ?? false
+      if (this.lastPoolAdd) this.emit('peer', addr, source)
+    })
+    d.on('blockedPeer', (addr: string, source: PeerSource) => this.emit('blockedPeer', addr, source))
+    d.on('invalidPeer', (addr: unknown) => this.emit('invalidPeer', addr))
+    d.on('trackerAnnounce', (info: TrackerUpdateEvent) => this.emit('trackerAnnounce', info))
+    d.on('dhtAnnounce', () => this.emit('dhtAnnounce'))
+    d.on('noPeers', (source: PeerSource) => this.emit('noPeers', source))
+    d.on('warning', (err: Error) => this.emit('warning', err))
+    return d
+  }
+
+  /** Trackers to announce to once we listen: the torrent's, plus the client's extra ones unless private. */
+  private trackerOptions (): DiscoveryTrackerOptions | null {
+    const cfg = this.client.trackerOptions
+    if (!cfg.enabled) return null
+    const announce = this.private ? this.announce : [...new Set([...this.announce, ...cfg.announce])]
+    if (announce.length === 0) return null
+    const { udp, ws } = this.client.trackerSockets()
+    return {
       announce,
       udp,
       ws,
       getStats: () => ({ uploaded: this.uploaded, downloaded: this.received, left: this.swarm ? this.swarm.missingBytes : null })
-    })
-    this.tracker = tracker
-    tracker.on('peer', (p: { host: string, port: number }) => this.addPeer(p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`))
-    tracker.on('warning', (err: Error) => this.emit('warning', err))
-    tracker.start()
-    if (this.done) tracker.complete()
+    }
+  }
+
+  /** Starts trackers and the DHT with our port once we listen. */
+  private async startDiscovery (): Promise<void> {
+    await this.client.whenListening()
+    const d = this.discovery
+    if (this.destroyed || d === null) return
+    d.start(this.client.torrentPort)
+    if (this.done) d.complete()
   }
 
   private fatal (err: unknown): void {
@@ -258,8 +298,7 @@ export class Torrent extends Emitter<TorrentEvents> {
 
   private onReady (wire: Wire): void {
     if (this.destroyed) return
-    const pex = wire.extensions.ut_pex as UtPexExtension | undefined
-    if (pex && !this.private) pex.on('peer', (p: { host: string, port: number }) => this.addPeer(`${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`))
+    this.discovery?.addWire(wire) // PEX peers; BEP 5 port messages both ways
     this.emit('wire', wire, `${wire.remoteAddress}:${wire.remotePort}`)
     if (this.swarm) this.swarm.addWire(wire)
     else {
@@ -272,18 +311,23 @@ export class Torrent extends Emitter<TorrentEvents> {
     }
   }
 
-  /** Adds a peer address ('host:port'); dialed through the client's connection pool. */
+  /**
+   * Adds a peer address ('host:port'); dialed through the client's connection pool unless blocklisted.
+   * True when the pool took it (or it waits for the torrent to start).
+   */
   addPeer (address: string): boolean {
     if (this.destroyed) return false
-    if (this.pool === null) {
+    if (this.discovery === null) {
       this.pendingPeers.push(address)
       return true
     }
-    return this.pool.addPeer(address)
+    this.lastPoolAdd = false
+    return this.discovery.addPeer(address, 'manual') && this.lastPoolAdd
   }
 
   removePeer (address: string): void {
     this.pool?.removePeer(address)
+    this.discovery?.forget(address)
   }
 
   get wires (): Wire[] {
@@ -420,7 +464,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.fetcher?.stop()
     this.pex?.destroy()
     // 'stopped' to the trackers in the background (it waits for answers at most a few seconds).
-    this.tracker?.stop().catch(() => {}).finally(() => this.tracker?.destroy())
+    this.discovery?.destroy().catch(() => {})
     this.swarm?.destroy()
     // Only our own registration: a refused duplicate never registered and must not unregister the original.
     this.pool?.destroy()

@@ -6,6 +6,9 @@ import type { StoreFactory } from './store.js'
 import type { ResumeData } from './resume.js'
 import type { Torrent } from './torrent.js'
 import type { TorrentId } from '../metainfo/types.js'
+import type { DhtLike } from '../dht/index.js'
+import type { PeerSource } from '../discovery/index.js'
+import type { TrackerUpdateEvent } from '../tracker/index.js'
 
 /** A torrent id with options known only after preparation (seeding: where the data lives). */
 export interface PreparedTorrent {
@@ -30,6 +33,12 @@ export interface ClientHost {
   readonly trackerOptions: { enabled: boolean, announce: string[] }
   /** Shared by all torrents' tracker clients (created on first use). */
   trackerSockets (): { udp: UdpTrackerSocket, ws: WsTrackerPool }
+  /** The client's DHT node, or null (off, or no UDP on this platform). */
+  readonly dht: DhtLike | null
+  /** True = never connect to this IP (the client's blocklist). */
+  blocklist (ip: string): boolean
+  /** Resolves once the blocklist is loaded: no peer may be dialed before. */
+  whenBlocklistReady (): Promise<void>
 }
 
 /** client.add() options (webtorrent's names where they exist). */
@@ -78,6 +87,17 @@ export interface TorrentEvents {
   upload: (bytes: number) => void
   verified: (index: number) => void
   wire: (wire: Wire, address: string) => void
+  /** A peer address handed to the connection pool (new to it), with where it came from. */
+  peer: (address: string, source: PeerSource) => void
+  /** An address refused by the blocklist (source undefined when refused by the pool at dial time). */
+  blockedPeer: (address: string, source?: PeerSource) => void
+  invalidPeer: (address: unknown) => void
+  /** A tracker answered an announce. */
+  trackerAnnounce: (info: TrackerUpdateEvent) => void
+  /** A DHT announce finished. */
+  dhtAnnounce: () => void
+  /** `source` ('tracker' or 'dht') has not given any peer yet (every 30 s). */
+  noPeers: (source: PeerSource) => void
   warning: (err: Error) => void
   error: (err: Error) => void
   close: () => void
