@@ -36,3 +36,6 @@ export type {
   TrackerClientOptions, TrackerClientEvents, TrackerStats, TrackerStatus, TrackerPeerEvent, TrackerUpdateEvent,
   TrackerScrapeEvent, TrackerSignalEvent, DiscoveryFlags, ScrapeResult, AnnounceResponse
 } from './tracker/index.js'
+export { WebSeed, WebSeedSet, createWebSeeds, WebSeedError } from './webseed/index.js'
+export { Lsd } from './lsd/index.js'
+export { NatTraversal } from './nat/index.js'

@@ -6,6 +6,7 @@ import { WebTorrent, type Torrent } from '../src/index.js'
 import { TREE, writeTree, sameTree } from './helpers/tree.js'
 import { waitFor } from './helpers/sockets.js'
 import { randomBytes, rng } from './helpers/random.js'
+import { LOCAL_ONLY } from './helpers/local.js'
 
 const base = mkdtempSync(join(tmpdir(), 'wt-client-'))
 afterAll(() => rmSync(base, { recursive: true, force: true }))
@@ -13,7 +14,7 @@ const clients: WebTorrent[] = []
 afterEach(async () => { await Promise.all(clients.splice(0).map(c => c.destroy())) })
 
 async function client (): Promise<WebTorrent> {
-  const c = new WebTorrent({ host: '127.0.0.1' })
+  const c = new WebTorrent({ ...LOCAL_ONLY })
   clients.push(c)
   await c.whenListening()
   return c

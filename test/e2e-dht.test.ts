@@ -17,6 +17,7 @@ import { waitFor, sleep } from './helpers/sockets.js'
 import { startDhtNetwork, type DhtNetwork } from './helpers/dht-network.js'
 import { LtPeer } from './helpers/libtorrent.js'
 import { needs, system } from './helpers/system.js'
+import { LOCAL_ONLY } from './helpers/local.js'
 
 const tmp = tempDirs('wt-e2e-dht-')
 const clients: WebTorrent[] = []
@@ -108,7 +109,7 @@ describe('downloads through a local DHT only', () => {
 
   it('a blocklist that cannot be loaded is a client error (nothing is dialed)', async () => {
     const { WebTorrent } = await import('../src/index.js')
-    const c = new WebTorrent({ host: '127.0.0.1', tracker: false, blocklist: join(tmp.dir(), 'missing.txt') })
+    const c = new WebTorrent({ ...LOCAL_ONLY, tracker: false, blocklist: join(tmp.dir(), 'missing.txt') })
     clients.push(c)
     const [err] = await waitFor<Error & { code: string }>(c, 'error', 5000)
     expect(err.code).toBe('ERR_CLIENT_BLOCKLIST')

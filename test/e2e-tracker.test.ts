@@ -14,6 +14,7 @@ import { startBtTracker, type BtTracker } from './helpers/bt-tracker.js'
 import { OpenTracker } from './helpers/opentracker.js'
 import { LtPeer } from './helpers/libtorrent.js'
 import { needs, system } from './helpers/system.js'
+import { LOCAL_ONLY } from './helpers/local.js'
 
 const base = mkdtempSync(join(tmpdir(), 'wt-e2e-tracker-'))
 let n = 0
@@ -27,7 +28,7 @@ afterEach(async () => {
 afterAll(() => rmSync(base, { recursive: true, force: true }))
 
 async function client (): Promise<WebTorrent> {
-  const c = new WebTorrent({ host: '127.0.0.1' })
+  const c = new WebTorrent({ ...LOCAL_ONLY })
   clients.push(c)
   await c.whenListening()
   return c

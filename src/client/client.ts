@@ -22,6 +22,7 @@ import { seedSource } from './seed-source.js'
 import { loadBlocklist, type BlocklistInput, type BlocklistPredicate, type PeerSource } from '../discovery/index.js'
 import { DhtNode, dhtSupported, type DhtOptions } from '../dht/index.js'
 import type { ClientHost, PreparedTorrent, TorrentOptions } from './types.js'
+import { LocalServices } from './local-services.js'
 
 export const VERSION = '0.1.0'
 
@@ -47,10 +48,9 @@ export interface ClientOptions {
    */
   blocklist?: BlocklistInput
   /**
-   * The DHT (BEP 5), one node shared by all torrents: false (the default here, unlike webtorrent: on by
-   * default it would contact the public routers from every embedding and test), true (bittorrent-dht's public
-   * bootstrap routers), or bittorrent-dht options, e.g. `{ bootstrap: ['127.0.0.1:6881'] }` (`[]`: none).
-   * Node only: ignored in browsers.
+   * The DHT (BEP 5), one node shared by all torrents: true (the default, as in webtorrent: bittorrent-dht's
+   * public bootstrap routers), false, or bittorrent-dht options, e.g. `{ bootstrap: ['127.0.0.1:6881'] }`
+   * (`[]`: no bootstrap). Node only: ignored in browsers.
    */
   dht?: boolean | DhtOptions
   /** UDP port of the DHT (its own socket: the torrent port's UDP side is uTP's). Default: the saved one, else any. */
@@ -59,6 +59,14 @@ export interface ClientOptions {
   dhtStateFile?: string
   /** Trackers: true (default), false (none), or { announce } to add trackers to every non-private torrent. */
   tracker?: boolean | { announce?: string[] }
+  /** Local Service Discovery (BEP 14) multicast on the LAN (default true; never for private torrents). */
+  lsd?: boolean
+  /** Map the listening ports on the router with UPnP IGD (default true; 'permanent': fall back to permanent leases). */
+  natUpnp?: boolean | 'permanent'
+  /** Map the listening ports on the router with NAT-PMP (default true). */
+  natPmp?: boolean
+  /** Use the web seeds (BEP 19) torrents list (default true). */
+  webSeeds?: boolean
 }
 
 type ClientEvents = {
@@ -96,6 +104,9 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
   /** The loaded blocklist (null until loaded, or when none was given). */
   private blockedBy: BlocklistPredicate | null = null
   private readonly blocklistPromise: Promise<void>
+  /** LSD and NAT traversal (null members when off or unsupported). */
+  readonly services: LocalServices
+  readonly webSeedsEnabled: boolean
 
   constructor (opts: ClientOptions = {}) {
     super()
@@ -122,8 +133,14 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
         else console.error(`wasmtorrent: ${e.message}`)
         this.destroy().catch(() => {})
       })
-    if (opts.dht !== undefined && opts.dht !== false && dhtSupported) {
-      const dht = new DhtNode(opts.dht === true ? {} : opts.dht, { port: opts.dhtPort, host: opts.host, stateFile: opts.dhtStateFile })
+    this.webSeedsEnabled = opts.webSeeds !== false
+    this.services = new LocalServices(opts, p => {
+      // An LSD peer for a torrent we have (the Lsd only reports announced, non-private ones).
+      const t = this.torrents.find(x => x.infoHash === p.infoHash && !x.destroyed)
+      t?.discovery?.addPeer(`${p.host}:${p.port}`, 'lsd')
+    }, err => this.emit('warning', err))
+    if (opts.dht !== false && dhtSupported) {
+      const dht = new DhtNode(opts.dht === undefined || opts.dht === true ? {} : opts.dht, { port: opts.dhtPort, host: opts.host, stateFile: opts.dhtStateFile })
       dht.on('warning', (err: Error) => this.emit('warning', err))
       dht.on('error', (err: Error) => this.emit('warning', err)) // cannot listen: no DHT, the client goes on
       this.dht = dht
@@ -135,6 +152,7 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     }).then(() => {
       if (this.destroyed) return
       this.listening = true
+      this.services.onListening(this.pool.port, this.dht?.port ?? 0)
       this.emit('listening')
     }, (err: WasmTorrentError) => {
       if (this.destroyed) return
@@ -275,7 +293,7 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     if (this.destroyed) return
     this.destroyed = true
     await Promise.allSettled(this.torrents.slice().map(t => t.destroy()))
-    await Promise.allSettled([this.pool.destroy(), this.dht?.destroy()])
+    await Promise.allSettled([this.pool.destroy(), this.dht?.destroy(), this.services.destroy()])
     this.sockets?.udp.close()
     this.sockets?.ws.close()
     this.downloadLimiter.clear()

@@ -26,6 +26,7 @@ import { checkExisting, type ResumeData } from './resume.js'
 import { File } from './file.js'
 import { openStore, type StoreFactory } from './store.js'
 import { PexAnnouncer } from './pex.js'
+import { WebSeedSet, type WebSeed } from '../webseed/index.js'
 import { Discovery, type DiscoveryTrackerOptions, type PeerSource } from '../discovery/index.js'
 import type { TrackerUpdateEvent } from '../tracker/index.js'
 import type { ClientHost, PreparedTorrent, TorrentEvents, TorrentOptions } from './types.js'
@@ -73,6 +74,8 @@ export class Torrent extends Emitter<TorrentEvents> {
   private pex: PexAnnouncer | null = null
   /** Peers from every source (manual, tracker, DHT, PEX, LSD), de-duplicated and blocklist-filtered. */
   discovery: Discovery | null = null
+  private webSeedSet: WebSeedSet | null = null
+  private readonly pendingWebSeeds: string[] = []
   /** The pool's answer to the last address discovery emitted (for addPeer's return value). */
   private lastPoolAdd = false
 
@@ -209,6 +212,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.initialSelection(t)
     if (this.paused) swarm.pause()
     for (const w of this.pendingWires.splice(0)) swarm.addWire(w)
+    this.startWebSeeds(t, swarm)
     if (!this.private) this.pex = new PexAnnouncer(() => this.wires)
     this.ready = true
     this.emit('ready')
@@ -277,6 +281,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     const d = this.discovery
     if (this.destroyed || d === null) return
     d.start(this.client.torrentPort)
+    this.client.services.announce(this, this.client.torrentPort)
     if (this.done) d.complete()
   }
 
@@ -330,12 +335,35 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.discovery?.forget(address)
   }
 
+  /** BitTorrent peer connections (web seeds are in `webSeeds`). */
   get wires (): Wire[] {
     return this.pool?.wires ?? []
   }
 
+  /** Web seeds (BEP 19) in use. */
+  get webSeeds (): WebSeed[] {
+    return this.webSeedSet?.webSeeds ?? []
+  }
+
+  /** Connected peers, web seeds included (as webtorrent counts them). */
   get numPeers (): number {
-    return this.wires.length
+    return this.wires.length + this.webSeeds.length
+  }
+
+  /** Adds a web seed (BEP 19) URL; before the metadata is known it waits for it. */
+  addWebSeed (url: string): void {
+    if (this.destroyed) return
+    if (this.webSeedSet) this.webSeedSet.add(url)
+    else this.pendingWebSeeds.push(url)
+  }
+
+  private startWebSeeds (t: ParsedTorrent, swarm: Swarm): void {
+    const set = new WebSeedSet(t, { maxWebConns: this.opts.maxWebConns ?? 4 })
+    this.webSeedSet = set
+    set.on('webSeed', (ws: WebSeed) => { swarm.addWire(ws); this.emit('webSeed', ws) })
+    set.on('warning', (err: Error) => this.emit('warning', err))
+    const urls = this.client.webSeedsEnabled ? [...t.urlList, ...(this.opts.urlList ?? [])] : []
+    set.addAll([...urls, ...this.pendingWebSeeds.splice(0)])
   }
 
   // ------------------------------------------------------------------ selection
@@ -463,6 +491,8 @@ export class Torrent extends Emitter<TorrentEvents> {
     this.destroyed = true
     this.fetcher?.stop()
     this.pex?.destroy()
+    this.webSeedSet?.destroy()
+    if (this.infoHash) this.client.services.remove(this.infoHash)
     // 'stopped' to the trackers in the background (it waits for answers at most a few seconds).
     this.discovery?.destroy().catch(() => {})
     this.swarm?.destroy()

@@ -2,9 +2,11 @@ import type { ConnectionPool } from '../transport/index.js'
 import type { UdpTrackerSocket, WsTrackerPool } from '../tracker/index.js'
 import type { RateLimiter } from '../engine/throttle.js'
 import type { Wire } from '../wire/index.js'
+import type { WebSeed } from '../webseed/index.js'
 import type { StoreFactory } from './store.js'
 import type { ResumeData } from './resume.js'
 import type { Torrent } from './torrent.js'
+import type { LocalServices } from './local-services.js'
 import type { TorrentId } from '../metainfo/types.js'
 import type { DhtLike } from '../dht/index.js'
 import type { PeerSource } from '../discovery/index.js'
@@ -31,6 +33,10 @@ export interface ClientHost {
   readonly torrentPort: number
   /** Tracker settings: false = no trackers; `announce` adds trackers to every non-private torrent. */
   readonly trackerOptions: { enabled: boolean, announce: string[] }
+  /** LSD announces and NAT mappings (client-wide). */
+  readonly services: LocalServices
+  /** Web seeds in use (the webSeeds option). */
+  readonly webSeedsEnabled: boolean
   /** Shared by all torrents' tracker clients (created on first use). */
   trackerSockets (): { udp: UdpTrackerSocket, ws: WsTrackerPool }
   /** The client's DHT node, or null (off, or no UDP on this platform). */
@@ -73,6 +79,10 @@ export interface TorrentOptions {
   destroyStoreOnDestroy?: boolean
   /** Treat as private (BEP 27) even before the metadata says so: no PEX. */
   private?: boolean
+  /** Extra web seeds (BEP 19) besides the torrent's url-list. */
+  urlList?: string[]
+  /** HTTP requests in flight per web seed (default 4). */
+  maxWebConns?: number
   /** Seeding from memory: the torrent's whole data, written into the store before use. */
   preloadedData?: Uint8Array
 }
@@ -86,7 +96,10 @@ export interface TorrentEvents {
   download: (bytes: number) => void
   upload: (bytes: number) => void
   verified: (index: number) => void
+  /** A BitTorrent peer connection is ready. */
   wire: (wire: Wire, address: string) => void
+  /** A web seed (BEP 19) joined the swarm. */
+  webSeed: (webSeed: WebSeed) => void
   /** A peer address handed to the connection pool (new to it), with where it came from. */
   peer: (address: string, source: PeerSource) => void
   /** An address refused by the blocklist (source undefined when refused by the pool at dial time). */

@@ -14,7 +14,8 @@ const out = (m: Record<string, unknown>): void => { process.stdout.write(JSON.st
 const opts = JSON.parse(process.argv[2] ?? '{}') as NatTraversalOptions
 
 // The client listens for TCP and uTP on one port: that is the port to map.
-const client = new WebTorrent({ tracker: false })
+// Everything else off: this driver maps the port itself with its own NatTraversal.
+const client = new WebTorrent({ tracker: false, dht: false, lsd: false, natUpnp: false, natPmp: false })
 await client.whenListening()
 const port = client.torrentPort
 const nat = new NatTraversal(opts)

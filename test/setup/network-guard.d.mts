@@ -1,0 +1,1 @@
+export function installNetworkGuard (onViolation: (err: Error) => void): void
