@@ -79,6 +79,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   private readonly peers = new Map<SwarmPeer, PeerState>()
   private readonly choker: Choker
   private readonly smartBan = new SmartBan()
+  private readonly banned = new WeakSet<SwarmPeer>()
   private readonly bufferPool: Uint8Array[] = []
   private fillScheduled = false
   private throttledFill = false
@@ -437,6 +438,9 @@ export class Swarm extends Emitter<SwarmEvents> {
   }
 
   private ban (wire: SwarmPeer, reason: string): void {
+    // Several failed pieces usually blame the same peer: one ban (one event, one close reason) per peer.
+    if (this.banned.has(wire)) return
+    this.banned.add(wire)
     this.emit('ban', wire, reason)
     wire.destroy(new WasmTorrentError('ERR_PEER_BANNED', `banned: ${reason}`))
   }

@@ -18,8 +18,10 @@
  * schedule), then 30 s, 60 s; after the 6th consecutive failure the address is given up ('peerGivenUp') until
  * it is added again (e.g. by the next tracker announce). A connection that stayed up for `stableAfter` (60 s)
  * resets the count first, so a good peer that drops after an hour is redialed after 1 s. Addresses are not
- * redialed after: a self-connection (never dialed again by this pool), a protocol violation (banned for the
- * torrent), a duplicate (the peer is connected through the other connection), the blocklist, removePeer.
+ * redialed after: a self-connection (never dialed again by this pool), a protocol violation or a ban by the
+ * engine (ERR_PEER_BANNED: corrupt data, case 29) (banned for the torrent; an incoming connection whose
+ * extended handshake names a banned listen address is refused with ERR_POOL_BANNED), a duplicate (the peer is
+ * connected through the other connection), the blocklist, removePeer.
  *
  * Duplicates (same peer id in one torrent), libtorrent's rule (peer_list.cpp, new_connection): if both
  * connections have the same direction, the newer one is closed. If one is ours and one is theirs (both sides
@@ -798,7 +800,8 @@ export class ConnectionPool extends Emitter<PoolEvents> {
     conn.peerListenPort = p
     if (conn.peer !== null) return
     const rec = t.peers.get(addressKey(conn.remoteAddress, p))
-    if (rec !== undefined && rec.conn === null && rec.state !== 'dialing' && rec.state !== 'banned' && rec.state !== 'self') {
+    if (rec?.state === 'banned') return this.reject(conn, 'ERR_POOL_BANNED', `peer ${rec.key} is banned`)
+    if (rec !== undefined && rec.conn === null && rec.state !== 'dialing' && rec.state !== 'self') {
       this.link(rec, conn)
     }
   }
@@ -916,7 +919,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
       rec.conn = null
       if (!this.destroyed && !t.removed && !rec.removed) {
         if (this.selfAddrs.has(rec.key)) rec.state = 'self'
-        else if (reason instanceof WireProtocolError) rec.state = 'banned'
+        else if (reason instanceof WireProtocolError || (reason as WasmTorrentError | undefined)?.code === 'ERR_PEER_BANNED') rec.state = 'banned'
         else if (conn.noReconnect) rec.state = 'idle'
         else if (this.switchTransport(rec, conn)) rec.state = 'queued'
         else {

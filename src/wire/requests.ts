@@ -2,6 +2,10 @@
  * Outgoing block requests of one wire: pending ones keyed by (piece, begin) for O(1) matching of incoming
  * pieces, and recently cancelled or timed-out ones, whose late pieces are dropped quietly instead of being
  * taken as unrequested (a cancel races the piece already on its way).
+ *
+ * A block cancelled and then requested again from the same peer is owed two answers (BEP 6: a cancelled
+ * request is still answered, by the piece or a reject): the abandoned entry is kept (counted) when the block is
+ * requested again, so the second answer is not taken for a protocol violation.
  */
 import { WasmTorrentError } from '../errors.js'
 
@@ -24,8 +28,8 @@ export function requestKey (index: number, begin: number): number {
 export class RequestTable {
   /** Insertion-ordered, so the first entry is the oldest. */
   readonly pending = new Map<number, PendingRequest>()
-  /** Cancelled or timed out: key -> Date.now() when given up. */
-  private readonly abandoned = new Map<number, number>()
+  /** Cancelled or timed out: key -> when last given up (Date.now()) and how many answers are still owed. */
+  private readonly abandoned = new Map<number, { time: number, count: number }>()
 
   get size (): number {
     return this.pending.size
@@ -34,7 +38,6 @@ export class RequestTable {
   add (req: PendingRequest): boolean {
     const key = requestKey(req.index, req.begin)
     if (this.pending.has(key)) return false
-    this.abandoned.delete(key)
     this.pending.set(key, req)
     return true
   }
@@ -47,15 +50,24 @@ export class RequestTable {
     return req
   }
 
-  /** True (and forgets it) when (index, begin) was cancelled or timed out: a late answer, not a violation. */
+  /** True (and forgets one) when (index, begin) was cancelled or timed out: a late answer, not a violation. */
   takeAbandoned (index: number, begin: number): boolean {
-    return this.abandoned.delete(requestKey(index, begin))
+    const key = requestKey(index, begin)
+    const a = this.abandoned.get(key)
+    if (a === undefined) return false
+    if (--a.count === 0) this.abandoned.delete(key)
+    return true
   }
 
   /** Gives up a pending request (cancel or timeout); its late piece or reject will be dropped quietly. */
   abandon (index: number, begin: number, now: number): PendingRequest | undefined {
     const req = this.take(index, begin)
-    if (req !== undefined) this.abandoned.set(requestKey(index, begin), now)
+    if (req !== undefined) {
+      const key = requestKey(index, begin)
+      const count = (this.abandoned.get(key)?.count ?? 0) + 1
+      this.abandoned.delete(key) // re-inserted last: the map stays in time order for prune()
+      this.abandoned.set(key, { time: now, count })
+    }
     return req
   }
 
@@ -71,8 +83,8 @@ export class RequestTable {
 
   /** Forgets abandoned keys older than `ttlMs`. */
   prune (now: number, ttlMs: number): void {
-    for (const [key, t] of this.abandoned) {
-      if (now - t < ttlMs) break
+    for (const [key, a] of this.abandoned) {
+      if (now - a.time < ttlMs) break
       this.abandoned.delete(key)
     }
   }

@@ -563,14 +563,27 @@ export class Wire extends Emitter<WireEvents> {
     this.emit('have', index)
   }
 
+  /*
+   * A bitfield, have all or have none is meant to be the first message after the handshakes. aria2 1.36 sends
+   * a bitfield (or a have all) later, in place of a run of haves, after its have none; libtorrent accepts a late
+   * bitfield too. So a late bitfield / have all adds the pieces it names as haves ('have' events: pieces are
+   * never taken back, only lt_donthave does that), and a late have none says nothing new.
+   */
+
   onBitfield (bytes: Uint8Array): void {
-    if (this.availabilitySeen) this.violation('ERR_WIRE_BITFIELD_LATE', 'bitfield after other availability messages')
+    const late = this.availabilitySeen
     this.availabilitySeen = true
     if (this.pieces < 0) {
-      this.earlyBitfield = bytes.slice()
+      if (!late || this.earlyBitfield === null) this.earlyBitfield = bytes.slice()
+      else for (let i = 0; i < Math.min(bytes.length, this.earlyBitfield.length); i++) this.earlyBitfield[i] |= bytes[i]
       return
     }
-    const bf = Bitfield.from(bytes, this.pieces)
+    const bf = Bitfield.from(bytes, this.pieces) // wrong length or spare bits: a violation (case 17)
+    if (late && this.peerPieces !== null) {
+      bf.destroy()
+      for (let i = 0; i < this.pieces; i++) if ((bytes[i >> 3] & (0x80 >> (i & 7))) !== 0) this.onHave(i)
+      return
+    }
     this.peerPieces?.destroy()
     this.peerPieces = bf
     this.emit('bitfield', bf)
@@ -578,18 +591,21 @@ export class Wire extends Emitter<WireEvents> {
 
   onHaveAll (): void {
     this.requireFast('have all')
-    if (this.availabilitySeen) this.violation('ERR_WIRE_BITFIELD_LATE', 'have all after other availability messages')
+    const late = this.availabilitySeen
     this.availabilitySeen = true
     if (this.peerPieces === null) this.earlyHaveAll = true
-    else this.peerPieces.setAll()
+    else if (late) {
+      for (let i = 0; i < this.pieces; i++) this.onHave(i)
+      return
+    } else this.peerPieces.setAll()
     this.emit('have-all')
   }
 
   onHaveNone (): void {
     this.requireFast('have none')
-    if (this.availabilitySeen) this.violation('ERR_WIRE_BITFIELD_LATE', 'have none after other availability messages')
+    const late = this.availabilitySeen
     this.availabilitySeen = true
-    this.emit('have-none')
+    if (!late) this.emit('have-none')
   }
 
   onRequest (index: number, begin: number, length: number): void {
@@ -661,9 +677,10 @@ export class Wire extends Emitter<WireEvents> {
 
   onReject (index: number, begin: number, length: number): void {
     this.requireFast('reject')
+    // A block cancelled and requested again is owed two answers; a reject most likely answers the cancel.
+    if (this.requestTable.takeAbandoned(index, begin)) return
     const req = this.requestTable.take(index, begin)
     if (req === undefined) {
-      if (this.requestTable.takeAbandoned(index, begin)) return
       this.violation('ERR_WIRE_UNSOLICITED_REJECT', `reject for block ${index}:${begin} we did not request`)
     }
     this.emit('reject', index, begin, length)

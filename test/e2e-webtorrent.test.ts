@@ -1,0 +1,120 @@
+/**
+ * End to end with webtorrent (npm 3.0.21) running in its own process on 127.0.0.1 (issue 5 item 8; issue 4:
+ * "with webtorrent (npm) over TCP in both directions"): we download from it and seed to it, on the multi-file
+ * tree and the ~64 MiB file, byte-identical. webtorrent keeps its default encryption setting (secure: 1, BEP 8
+ * MSE/PE with plaintext fallback) when we dial it; when it dials us it must be told secure: 0, since we have no
+ * MSE/PE and its outgoing connections start with an encrypted handshake when secure is on.
+ * webtorrent does not create 0-byte files when it downloads: those are allowed to be absent on its side.
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Torrent, WebTorrent } from '../src/index.js'
+import type { Wire } from '../src/wire/index.js'
+import { WebTorrentPeer, type WtOptions } from './helpers/webtorrent-peer.js'
+import { writeTree, sameTree } from './helpers/tree.js'
+import { ourClient, sameFile, sameTreeButEmpty, tempDirs, whenDone, writeBigFile } from './helpers/e2e.js'
+import { waitFor } from './helpers/sockets.js'
+
+interface Content { name: 'tree' | 'big', src: string, parent: string, pieceLength: number, file: string }
+
+describe('e2e with webtorrent (npm)', () => {
+  const tmp = tempDirs('wt-e2e-webtorrent-')
+  const clients: WebTorrent[] = []
+  const peers: WebTorrentPeer[] = []
+  let tree: Content
+  let big: Content
+
+  beforeAll(() => {
+    const treeParent = tmp.dir()
+    writeTree(join(treeParent, 'album'), 61)
+    tree = { name: 'tree', src: join(treeParent, 'album'), parent: treeParent, pieceLength: 16384, file: 'album' }
+    const bigParent = tmp.dir()
+    writeBigFile(bigParent, 'big.bin')
+    big = { name: 'big', src: join(bigParent, 'big.bin'), parent: bigParent, pieceLength: 256 * 1024, file: 'big.bin' }
+  })
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.splice(0).map(c => c.destroy()))
+    await Promise.allSettled(peers.splice(0).map(p => p.stop()))
+    tmp.cleanup()
+  })
+
+  async function wtPeer (opts: WtOptions = {}): Promise<WebTorrentPeer> {
+    const p = await WebTorrentPeer.start(opts)
+    peers.push(p)
+    return p
+  }
+
+  /** A download at `out` equals `c`'s source; `byWebtorrent`: webtorrent downloaded it (0-byte files may lack). */
+  function assertSame (c: Content, out: string, byWebtorrent: boolean): void {
+    if (c.name === 'tree') expect((byWebtorrent ? sameTreeButEmpty : sameTree)(c.src, join(out, 'album'))).toEqual([])
+    else expect(sameFile(c.src, join(out, 'big.bin'))).toBe(true)
+  }
+
+  function wireTypes (t: Torrent): string[] {
+    const types: string[] = []
+    t.on('wire', (w: Wire) => types.push(w.type))
+    return types
+  }
+
+  for (const which of ['tree', 'big'] as const) {
+    const what = which === 'tree' ? 'the multi-file tree' : 'the 64 MiB file'
+
+    it(`downloads ${what} from webtorrent over tcp (we dial; webtorrent's default encryption setting)`, async () => {
+      const c = which === 'tree' ? tree : big
+      const wt = await wtPeer()
+      const { infoHash, torrentFile } = await wt.seed(c.src, c.pieceLength)
+      const us = await ourClient(clients)
+      const out = tmp.dir()
+      const t = us.add(torrentFile, { path: out, peers: [`127.0.0.1:${wt.port}`] })
+      const types = wireTypes(t)
+      let verified = 0
+      t.on('verified', () => verified++)
+      await whenDone(t, which === 'big' ? 30_000 : 15_000)
+      expect(t.infoHash).toBe(infoHash)
+      expect(verified).toBe(t.pieceCount)
+      expect([...new Set(types)]).toEqual(['tcpOutgoing'])
+      assertSame(c, out, false)
+      const st = await wt.status(infoHash)
+      expect(st.uploaded).toBeGreaterThanOrEqual(t.length)
+      // webtorrent saw us: a wire with our peer id.
+      await wt.waitForEvent(e => e.event === 'wire' && e.infoHash === infoHash && e.peerId === us.peerId, 1000, 'webtorrent to list us')
+    }, 60_000)
+
+    it(`seeds ${what} to webtorrent over tcp (we dial; webtorrent's default encryption setting)`, async () => {
+      const c = which === 'tree' ? tree : big
+      const us = await ourClient(clients)
+      const seeded = us.seed(c.src, { pieceLength: c.pieceLength })
+      await waitFor(seeded, 'ready', 30_000)
+      const types = wireTypes(seeded)
+      const wt = await wtPeer()
+      const out = tmp.dir()
+      const ih = await wt.add(seeded.torrentFile!, out)
+      expect(ih).toBe(seeded.infoHash)
+      seeded.addPeer(`127.0.0.1:${wt.port}`)
+      await wt.whenDone(ih, which === 'big' ? 30_000 : 15_000)
+      expect([...new Set(types)]).toEqual(['tcpOutgoing'])
+      const st = await wt.status(ih)
+      expect(st.progress).toBe(1)
+      expect(seeded.uploaded).toBeGreaterThanOrEqual(seeded.length)
+      assertSame(c, out, true)
+      await wt.waitForEvent(e => e.event === 'wire' && e.infoHash === ih && e.peerId === us.peerId, 1000, 'webtorrent to list us')
+    }, 60_000)
+  }
+
+  for (const kind of ['tcp', 'utp'] as const) {
+    it(`seeds the multi-file tree to webtorrent over ${kind} (webtorrent dials us, plaintext)`, async () => {
+      const us = await ourClient(clients)
+      const seeded = us.seed(tree.src, { pieceLength: tree.pieceLength })
+      await waitFor(seeded, 'ready', 30_000)
+      const types = wireTypes(seeded)
+      const wt = await wtPeer({ secure: 0, utp: kind === 'utp' })
+      const out = tmp.dir()
+      const ih = await wt.add(seeded.torrentFile!, out)
+      await wt.addPeer(ih, `127.0.0.1:${us.torrentPort}`)
+      await wt.whenDone(ih, 15_000)
+      expect([...new Set(types)]).toEqual([`${kind}Incoming`])
+      assertSame(tree, out, true)
+    }, 30_000)
+  }
+})
