@@ -181,6 +181,17 @@ describe('NatTraversal policy (fake backend, fake clock)', () => {
     expect(done).toBe(true)
   })
 
+  it('destroy() does not wait behind a mapping attempt when nothing was mapped', async () => {
+    const be = fakeBackend(() => new Promise(() => {})) // a router that never answers
+    nat = watch(new NatTraversal({ backend: be, upnp: false, destroyTimeout: 3000 }))
+    void nat.map(6881)
+    await vi.advanceTimersByTimeAsync(0)
+    let done = false
+    void nat.destroy().then(() => { done = true })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(done).toBe(true)
+  })
+
   it('unmap() or destroy() during a mapping undoes it when it completes', async () => {
     let release: () => void = () => {}
     const be = fakeBackend(c => c.req.lifetime === 0 ? pmpOk(c) : new Promise(resolve => { release = () => resolve(pmpOk(c)) }))

@@ -157,7 +157,9 @@ export class NatTraversal extends Emitter<NatEvents> {
       this.wants.delete(`${protocol}:${port}`)
       if (w.timer !== null) clearTimeout(w.timer)
       w.timer = null
-      jobs.push(this.serial(() => this.release(w)))
+      // Nothing mapped (yet): nothing to queue behind a mapping attempt in flight, which undoes its own result
+      // once it sees the want is gone (see ensure()).
+      if (w.mapping !== null) jobs.push(this.serial(() => this.release(w)))
     }
     await Promise.all(jobs)
   }

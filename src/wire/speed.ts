@@ -10,12 +10,14 @@ export class SpeedMeter {
   private second = 0
   private total = 0
   private readonly now: () => number
+  private readonly created: number
 
   constructor (windowSeconds = DEFAULT_WINDOW_SECONDS, now: () => number = Date.now) {
     this.window = windowSeconds
     this.buckets = new Float64Array(windowSeconds)
     this.now = now
-    this.second = Math.floor(now() / 1000)
+    this.created = now()
+    this.second = Math.floor(this.created / 1000)
   }
 
   private advance (sec: number): void {
@@ -45,8 +47,10 @@ export class SpeedMeter {
   rate (): number {
     const t = this.now()
     this.advance(Math.floor(t / 1000))
-    // The current second is partial: divide by the time the window really covers.
-    const span = this.window - 1 + (t % 1000) / 1000
-    return this.total / Math.max(span, 1)
+    // The current second is partial: divide by the time the window really covers, and never by more time
+    // than the meter has existed (else a new meter reads up to window-times too low). At least 250 ms, so
+    // the first block does not read as an absurd rate.
+    const span = Math.min(this.window - 1 + (t % 1000) / 1000, (t - this.created) / 1000)
+    return this.total / Math.max(span, 0.25)
   }
 }
