@@ -1,6 +1,7 @@
 /**
  * `npm run bench:e2e [-- MiB rounds]`: a file (default 1 GiB, 256 KiB pieces) seeded by libtorrent on
- * 127.0.0.1, downloaded by wasmtorrent (built dist/), libtorrent and webtorrent (npm), each in a fresh
+ * 127.0.0.1 over TCP (uTP off everywhere: a downloader trying uTP first would lose seconds to the fallback),
+ * downloaded by wasmtorrent (built dist/), libtorrent and webtorrent (npm, its default settings), each in a fresh
  * process, rounds alternating. Reports median MB/s, CPU-s per GiB (all threads of the downloading process)
  * and peak RSS, with ratios, as a table and JSON (bench/results/e2e-download-latest.json).
  * Targets (issue 5): >= 1.0x libtorrent, >= 2x webtorrent, <= 4 CPU-s/GiB, <= 150 MB RSS.

@@ -10,7 +10,7 @@ import { Wire } from '../src/wire/index.js'
 const impl = process.argv[2]
 const TOTAL = Number(process.argv[3] ?? 1 << 30)
 const BLOCK = 16384
-const PIPELINE = 128
+const PIPELINE = Number(process.env.PIPELINE ?? 128)
 const BLOCKS_PER_PIECE = 64 // 1 MiB pieces
 const block = new Uint8Array(BLOCK).map((_, i) => i & 255)
 const IH = 'ab'.repeat(20)

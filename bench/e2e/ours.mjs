@@ -4,8 +4,8 @@ import { readFileSync, readFileSync as rf } from 'node:fs'
 import WebTorrent from '../../dist/index.js'
 
 const [torrentPath, out, peerPort] = process.argv.slice(2)
-// Loopback only (bench rule): no DHT, LSD, NAT traversal or trackers.
-const client = new WebTorrent({ host: '127.0.0.1', tracker: false, dht: false, lsd: false, natUpnp: false, natPmp: false })
+// Loopback only (bench rule): no DHT, LSD, NAT traversal or trackers; TCP like every downloader here.
+const client = new WebTorrent({ host: '127.0.0.1', tracker: false, dht: false, lsd: false, natUpnp: false, natPmp: false, utp: false })
 await client.whenListening()
 const t0 = performance.now()
 const cpu0 = process.cpuUsage()

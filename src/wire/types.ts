@@ -8,7 +8,8 @@ export type WireType = 'tcpIncoming' | 'tcpOutgoing' | 'utpIncoming' | 'utpOutgo
  * a utp-native socket and a simple-peer WebRTC connection all fit.
  */
 export interface ByteStream {
-  write (chunk: Uint8Array): unknown
+  /** `done` is called once the stream no longer needs `chunk` (Node streams: the write callback). */
+  write (chunk: Uint8Array, done?: (err?: Error | null) => void): unknown
   on (event: 'data', fn: (chunk: Uint8Array) => void): unknown
   on (event: 'drain' | 'end' | 'close', fn: () => void): unknown
   on (event: 'error', fn: (err: Error) => void): unknown
@@ -16,6 +17,11 @@ export interface ByteStream {
   /** Used when WireOptions does not give the address (net.Socket has them). */
   remoteAddress?: string
   remotePort?: number
+  /**
+   * True when a 'data' chunk is only valid during its event (the stream reads into one reused buffer, which
+   * saves an allocation and many syscalls per read): the Wire then copies what it keeps.
+   */
+  transientChunks?: boolean
 }
 
 export interface WireOptions {
