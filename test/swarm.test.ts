@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SwarmPeer } from '../src/engine/types.js'
 import { waitFor } from './helpers/sockets.js'
+
+async function waitUntil (cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
 import { MapStore, makeTorrent, connect, newSwarm, destroySwarms } from './helpers/swarm.js'
 
 afterEach(destroySwarms)
@@ -81,6 +89,62 @@ describe('Swarm: downloads between our own peers over loopback TCP', () => {
     expect(order.length).toBe(40)
     expect(inversions).toBeLessThan(40)
     expect(order[0]).toBeLessThan(4)
+  })
+
+  it('hotswap: in sequential mode a fast peer takes the early pieces a slow peer holds', async () => {
+    const PL = 64 * 1024
+    const t = makeTorrent(48 * PL, PL, 6)
+    // 16 KiB/s: one block a second, so the slow peer alone would need 16 s for the 16 blocks it is asked for.
+    const slow = newSwarm(t, PL, new MapStore(PL, t.data), true, { uploadLimit: 16 * 1024 })
+    const fast = newSwarm(t, PL, new MapStore(PL, t.data), true)
+    const store = new MapStore(PL)
+    const leecher = newSwarm(t, PL, store, false, { strategy: 'sequential' })
+    const order: number[] = []
+    const swaps: Array<[SwarmPeer, SwarmPeer, number]> = []
+    leecher.on('verified', i => order.push(i))
+    leecher.on('hotswap', (from, to, i) => swaps.push([from, to, i]))
+    const done = waitFor(leecher, 'done', 30000)
+    const [, toSlow] = await connect(slow, leecher)
+    // Only requests older than 2 s move (HOTSWAP_MIN_AGE_MS), and a meter needs a moment to show the slow rate.
+    await waitUntil(() => toSlow.requestCount > 0)
+    await new Promise(resolve => setTimeout(resolve, 2200))
+    const heldBySlow = new Set([...toSlow.requests].map(r => r.index))
+    // Pieces whose requests are already old enough to move (its newest requests are not).
+    const heldLong = new Set([...toSlow.requests].filter(r => r.time < Date.now() - 2000).map(r => r.index))
+    expect(heldLong.has(0)).toBe(true)
+    const [, toFast] = await connect(fast, leecher)
+    await done
+    expect(swaps.length).toBeGreaterThan(0)
+    for (const [from, to, i] of swaps) {
+      expect(from).toBe(toSlow)
+      expect(to).toBe(toFast)
+      expect(heldBySlow.has(i)).toBe(true)
+    }
+    // Without hotswap the slow peer's pieces would come last (endgame); with it they come in the first third
+    // (the fast peer starts a few new pieces while its meter warms up, and verification reorders neighbours).
+    for (const i of heldLong) expect(order.indexOf(i)).toBeLessThan(t.n / 3)
+    expect(Buffer.from(store.concat(t.n)).equals(Buffer.from(t.data))).toBe(true)
+  })
+
+  it('hotswap: in rarest-first mode a slow peer\'s pieces move to a fast peer instead of waiting for it', async () => {
+    const PL = 64 * 1024
+    const t = makeTorrent(32 * PL, PL, 7)
+    const slow = newSwarm(t, PL, new MapStore(PL, t.data), true, { uploadLimit: 16 * 1024 })
+    const fast = newSwarm(t, PL, new MapStore(PL, t.data), true)
+    const leecher = newSwarm(t, PL, new MapStore(PL), false)
+    const swaps: number[] = []
+    leecher.on('hotswap', (_from, _to, i) => swaps.push(i))
+    const done = waitFor(leecher, 'done', 30000)
+    const [, toSlow] = await connect(slow, leecher)
+    // Only requests older than 2 s move (HOTSWAP_MIN_AGE_MS), and a meter needs a moment to show the slow rate.
+    await waitUntil(() => toSlow.requestCount > 0)
+    await new Promise(resolve => setTimeout(resolve, 2200))
+    await connect(fast, leecher)
+    await done
+    expect(swaps.length).toBeGreaterThan(0)
+    // The slow peer delivered at most a few blocks (a second each); the rest of what it held moved.
+    expect(toSlow.downloaded).toBeLessThanOrEqual(5 * 16 * 1024)
+    expect(leecher.downloaded).toBe(t.data.length)
   })
 
   it('deselected pieces are never requested', async () => {

@@ -208,6 +208,7 @@ export class Torrent extends Emitter<TorrentEvents> {
     swarm.on('warning', (err: Error) => this.emit('warning', err))
     swarm.on('hashfail', (i: number) => this.emit('warning', new WasmTorrentError('ERR_PIECE_HASH', `piece ${i} failed its hash check`)))
     swarm.on('ban', (wire: SwarmPeer, reason: string) => this.emit('warning', new WasmTorrentError('ERR_PEER_BANNED', `peer ${wire.remoteAddress}:${wire.remotePort} banned: ${reason}`)))
+    swarm.on('hotswap', (from: SwarmPeer, to: SwarmPeer, i: number) => this.emit('hotswap', from as Wire | WebSeed, to as Wire | WebSeed, i))
     swarm.on('done', () => this.onDone())
     this.initialSelection(t)
     if (this.paused) swarm.pause()

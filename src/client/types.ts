@@ -96,6 +96,8 @@ export interface TorrentEvents {
   download: (bytes: number) => void
   upload: (bytes: number) => void
   verified: (index: number) => void
+  /** A slow peer's requests in piece `index` moved to a faster peer (webtorrent's event, same arguments). */
+  hotswap: (from: Wire | WebSeed, to: Wire | WebSeed, index: number) => void
   /** A BitTorrent peer connection is ready. */
   wire: (wire: Wire, address: string) => void
   /** A web seed (BEP 19) joined the swarm. */

@@ -33,6 +33,15 @@ const MAX_PIPELINE = 500
 const DEFAULT_PEER_REQQ = 250
 // In endgame a block is requested from at most this many peers at once.
 const ENDGAME_MAX_REQUESTERS = 2
+// Hotswap (webtorrent's idea, with its thresholds): a peer below HOTSWAP_SLOW_SPEED that is also at most half
+// as fast as an idle peer loses its requests in a piece to that peer, instead of both waiting for it (or endgame
+// duplicating its blocks). 3 blocks/s: slower than that a 256 KiB piece takes over 5 s from one peer.
+const HOTSWAP_SLOW_SPEED = 3 * 16 * 1024
+// The taker must have shown at least a block per second, so a peer that just connected does not take pieces.
+const HOTSWAP_MIN_TAKER_SPEED = 16 * 1024
+// Only requests outstanding this long move: a peer's fresh requests (its meter may not show its rate yet) stay,
+// so two peers cannot take a piece back and forth.
+const HOTSWAP_MIN_AGE_MS = 2000
 // Buffers of finished pieces kept for reuse, so a steady download does not allocate a buffer per piece.
 const BUFFER_POOL_SIZE = 32
 // After a write fails for lack of space or permission, stay upload-only this long, then try again (case 30).
@@ -112,6 +121,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     this.downloadLimiter = new RateLimiter(opts.downloadLimit ?? -1, opts.downloadParent ?? null)
     this.uploadLimiter = new RateLimiter(opts.uploadLimit ?? -1, opts.uploadParent ?? null)
     this.wasDone = this.needed.isEmpty()
+    if (!this.wasDone) this.verifier.warm?.()
   }
 
   pieceLengthOf (index: number): number {
@@ -258,12 +268,15 @@ export class Swarm extends Emitter<SwarmEvents> {
     while (wire.requestCount < target && guard++ < 10_000) {
       const room = target - wire.requestCount
       if (this.requestFromActive(wire, room, true) > 0) continue
+      // In order-sensitive modes a slow peer's earlier piece is taken before a new (later) piece is started.
+      if (this.hotswap(wire, room, true) > 0) continue
       const idx = this.pickNew(wire)
       if (idx >= 0) {
         this.requestBlocks(wire, this.activate(idx), room)
         continue
       }
       if (this.requestFromActive(wire, room, false) > 0) continue
+      if (this.hotswap(wire, room, false) > 0) continue
       if (this.endgame(wire, room) > 0) continue
       break
     }
@@ -295,6 +308,53 @@ export class Swarm extends Emitter<SwarmEvents> {
       sent++
     }
     return sent
+  }
+
+  /**
+   * Moves a slow (or snubbed) peer's outstanding requests in one piece `wire` has to `wire`, when `wire` is at
+   * least twice as fast. With `urgentOnly`, only pieces that matter for order: every piece in sequential mode, and
+   * pieces above the normal priority (critical / streaming) otherwise. Returns the requests sent.
+   */
+  private hotswap (wire: SwarmPeer, room: number, urgentOnly: boolean): number {
+    if (wire.peerChoking) return 0
+    if (urgentOnly && this.strategy !== 'sequential' && !this.hasUrgentActive) return 0
+    const speed = wire.downloadSpeed()
+    if (speed < HOTSWAP_MIN_TAKER_SPEED) return 0
+    let best: ActivePiece | null = null
+    let victim: SwarmPeer | null = null
+    let victimSpeed = Infinity
+    for (const piece of this.active.values()) {
+      if (!this.peerHas(wire, piece.index)) continue
+      if (urgentOnly && this.strategy !== 'sequential' && this.availability.getPriority(piece.index) <= 1) continue
+      if (this.smartBan.suspects(piece.index, wire)) continue
+      for (const other of piece.requestersOf()) {
+        if (other === wire) continue
+        const snubbed = this.peers.get(other)?.snubbed === true
+        const s = snubbed ? 0 : other.downloadSpeed()
+        if (!snubbed && (s >= HOTSWAP_SLOW_SPEED || 2 * s > speed)) continue
+        if (!hasOldRequest(other, piece.index, Date.now() - HOTSWAP_MIN_AGE_MS)) continue
+        // The slowest holder loses; in sequential mode the earliest piece first.
+        if (s < victimSpeed || (s === victimSpeed && best !== null && piece.index < best.index)) {
+          best = piece
+          victim = other
+          victimSpeed = s
+        }
+      }
+    }
+    if (best === null || victim === null) return 0
+    for (const r of [...victim.requests]) {
+      // cancel() answers the request's callback with ERR_WIRE_CANCELLED, which frees the block in the piece.
+      if (r.index === best.index) victim.cancel(r.index, r.begin, r.length)
+    }
+    this.emit('hotswap', victim, wire, best.index)
+    const n = this.requestBlocks(wire, best, room)
+    return n > 0 ? n : 0
+  }
+
+  /** Some active piece has a priority above normal (critical / streaming). */
+  private get hasUrgentActive (): boolean {
+    for (const i of this.active.keys()) if (this.availability.getPriority(i) > 1) return true
+    return false
   }
 
   private endgame (wire: SwarmPeer, room: number): number {
@@ -520,6 +580,15 @@ export class Swarm extends Emitter<SwarmEvents> {
   get activePieces (): number[] {
     return [...this.active.keys()]
   }
+}
+
+/** `wire` has a request in piece `index` made before `before` (ms). Requests iterate oldest first. */
+function hasOldRequest (wire: SwarmPeer, index: number, before: number): boolean {
+  for (const r of wire.requests) {
+    if (r.time > before) return false
+    if (r.index === index) return true
+  }
+  return false
 }
 
 function equal (a: Uint8Array, b: Uint8Array): boolean {

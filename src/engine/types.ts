@@ -52,6 +52,8 @@ export interface SwarmEvents {
   ban: (wire: SwarmPeer, reason: string) => void
   download: (bytes: number) => void
   upload: (bytes: number) => void
+  /** A slow peer's outstanding requests in piece `index` were moved to a faster peer. */
+  hotswap: (from: SwarmPeer, to: SwarmPeer, index: number) => void
   /** Every selected piece is verified. */
   done: () => void
   warning: (err: Error) => void

@@ -9,6 +9,7 @@ const INLINE_BELOW = 64 * 1024
 
 export function createVerifier (): PieceVerifier {
   return {
+    warm () { hashPool().warm() },
     async verify (data, blockLength) {
       if (data.length < INLINE_BELOW || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) {
         return { digest: sha1(data), data, blocks: blockLength > 0 ? sha1.batch(data, blockLength) : null }

@@ -12,4 +12,6 @@ export interface VerifyResult {
 
 export interface PieceVerifier {
   verify (data: Uint8Array, blockLength: number): Promise<VerifyResult>
+  /** Prepares for work (starts worker threads) before the first piece arrives; optional. */
+  warm?: () => void
 }
