@@ -1,12 +1,13 @@
 /** Tracker clients: HTTP(S), UDP (BEP 15), WebSocket (WebTorrent), and the per-torrent TrackerClient. */
+export { TrackerClient, DEFAULT_NUMWANT, DEFAULT_UDP_MAX_RETRANSMITS } from './tracker-client.js'
 export {
-  TrackerClient, trackerBackoff, DEFAULT_NUMWANT, MIN_ANNOUNCE_INTERVAL, DEFAULT_INTERVAL, DEFAULT_MIN_INTERVAL,
-  DEFAULT_STOP_TIMEOUT, DEFAULT_UDP_MAX_RETRANSMITS
-} from './tracker-client.js'
+  trackerBackoff, MIN_ANNOUNCE_INTERVAL, DEFAULT_INTERVAL, DEFAULT_MIN_INTERVAL, DEFAULT_STOP_TIMEOUT
+} from './announce-timing.js'
 export type {
-  TrackerClientOptions, TrackerClientEvents, TrackerStats, TrackerStatus, TrackerPeerEvent, TrackerUpdateEvent,
-  TrackerScrapeEvent, TrackerSignalEvent, RtcSignaling
+  TrackerClientOptions, TrackerClientEvents, TrackerStats, TrackerPeerEvent, TrackerUpdateEvent, TrackerScrapeEvent,
+  TrackerSignalEvent, RtcSignaling
 } from './tracker-client.js'
+export type { TrackerStatus } from './announce-policy.js'
 export { UdpTrackerSocket, UDP_RETRANSMIT_BASE, UDP_MAX_RETRANSMITS, UDP_CONNECTION_ID_TTL, UDP_SCRAPE_MAX } from './udp-tracker.js'
 export type { UdpTrackerSocketOptions, UdpRequestOptions } from './udp-tracker.js'
 export { WsTrackerPool, WsTrackerConnection } from './ws-tracker.js'

@@ -1,23 +1,7 @@
 /**
- * Per-torrent tracker orchestration: which trackers to announce to, when, with which event.
- *
- * Announce-list policy (BEP 12 tiers; trackers shuffled within a tier once; the one that answers is promoted to
- * the front of its tier). Three modes, as libtorrent's announce_to_all_tiers / announce_to_all_trackers:
- *  - default (`announceToAllTiers: true`, `announceToAllTrackers: false`): every tier is announced to, in
- *    parallel, and within a tier trackers are tried in order until one answers (BEP 12 fail-over). A flat list
- *    (what parseTorrent and magnets give) is one tier per URL, so this announces to every tracker in parallel —
- *    what webtorrent users get — while a real multi-tracker tier keeps its backup semantics. qBittorrent ships
- *    the same combination.
- *  - `announceToAllTrackers: true`: every tracker on its own (webtorrent's behaviour even inside tiers).
- *  - `announceToAllTiers: false`: strict BEP 12: one tracker at a time, tier by tier.
- *
- * Timing (bad-input case 25, libtorrent's numbers):
- *  - after an answer, the next regular announce is `interval` seconds later (1800 when absent), never sooner than
- *    `minAnnounceInterval` (300 s); `min interval` (30 s when absent) gates update();
- *  - after a failure, the next attempt waits libtorrent's quadratic backoff: 5 + 5·250/100·fails² seconds
- *    (17, 55, 117, 205, 317, … capped at one hour; `trackerBackoff()`), or longer when the failure carried
- *    `min interval` / BEP 31 `retry in` (`retry in: never` disables the tracker). In a multi-tracker slot the
- *    fails are counted per round over the slot.
+ * Per-torrent tracker orchestration: which trackers to announce to, when, with which event. Which trackers
+ * are announced to in parallel and which are backups (BEP 12 tiers, three modes): announce-policy.ts; when
+ * (intervals, backoff after failures): announce-timing.ts. This file drives them and talks to the trackers.
  *
  * Events: `started` on the first announce to a tracker (repeated until one succeeds), `completed` once to
  * trackers that saw us start incomplete (complete()), `stopped` to every tracker that saw `started` (stop()),
@@ -28,42 +12,25 @@
  * the discovery layer. This class never touches DHT/PEX/LSD; for private torrents see private.ts.
  */
 import { Emitter } from '../util/emitter.js'
-import { announceTiers, promote } from './announce-list.js'
+import { promote } from './announce-list.js'
+import { announceSlots, trackerStatus, trackerTiers, type Entry, type Slot, type TrackerStatus } from './announce-policy.js'
+import {
+  clearSlotTimer, DEFAULT_INTERVAL, DEFAULT_MIN_INTERVAL, DEFAULT_STOP_TIMEOUT, MIN_ANNOUNCE_INTERVAL, scheduleSlot,
+  timeoutSignal, trackerBackoff
+} from './announce-timing.js'
 import { asTrackerError, TrackerError } from './errors.js'
 import { DEFAULT_HTTP_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, httpAnnounce, httpScrape } from './http-tracker.js'
-import { udpSupported, WebSocketImpl } from './platform.js'
-import { realTimers, unrefTimer } from './timers.js'
+import { realTimers } from './timers.js'
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse, ScrapeResult, Timers } from './types.js'
 import { UdpTrackerSocket } from './udp-tracker.js'
-import type { TrackerKind, TrackerUrl } from './url.js'
 import { id20, randomU32, toHex } from './util.js'
 import { WsTrackerPool, type RtcOffer, type WsTrackerConnection } from './ws-tracker.js'
 
 /** BEP 3 suggests 50 and webtorrent asks for 50 (libtorrent 200): more than a 55-connection client can use. */
 export const DEFAULT_NUMWANT = 50
-/** libtorrent's min_announce_interval: a tracker asking for less gets 300 s anyway (case 25). */
-export const MIN_ANNOUNCE_INTERVAL = 300
-/** libtorrent's default when a tracker gives no interval. */
-export const DEFAULT_INTERVAL = 1800
-/** libtorrent's default `min interval`. */
-export const DEFAULT_MIN_INTERVAL = 30
-/** libtorrent's stop_tracker_timeout. */
-export const DEFAULT_STOP_TIMEOUT = 5000
 export const DEFAULT_UDP_MAX_RETRANSMITS = 2
 /** WebRTC offers per announce, as bittorrent-tracker's client. */
 export const MAX_WS_OFFERS = 5
-
-const RETRY_DELAY_MIN = 5
-const RETRY_DELAY_MAX = 3600
-
-/**
- * Seconds to wait after the `fails`-th consecutive failure: libtorrent's
- * 5 + fails² · 5 · ratio / 100 (integer seconds, ratio = tracker_backoff, 250 by default), at most one hour.
- */
-export function trackerBackoff (fails: number, ratio = 250): number {
-  if (fails <= 0) return 0
-  return Math.min(RETRY_DELAY_MAX, RETRY_DELAY_MIN + Math.floor(fails * fails * RETRY_DELAY_MIN * ratio / 100))
-}
 
 export interface TrackerStats {
   uploaded: number
@@ -154,63 +121,6 @@ export interface TrackerClientEvents {
   signal: (sig: TrackerSignalEvent) => void
 }
 
-/** What status() reports per tracker (libtorrent's announce_entry, roughly). */
-export interface TrackerStatus {
-  url: string
-  tier: number
-  kind: TrackerKind
-  /** Last announce succeeded. */
-  working: boolean
-  /** Consecutive failures of this tracker. */
-  fails: number
-  lastError?: string
-  /** When the next announce to this tracker is due (ms, the client's clock), if scheduled. */
-  nextAnnounce?: number
-  interval?: number
-  minInterval?: number
-  complete?: number
-  incomplete?: number
-  updating: boolean
-  startSent: boolean
-  completeSent: boolean
-  /** BEP 31 `retry in: never`. */
-  disabled: boolean
-}
-
-interface Entry {
-  t: TrackerUrl
-  tier: number
-  fails: number
-  working: boolean
-  lastError?: string
-  nextAnnounce?: number
-  interval?: number
-  minInterval?: number
-  complete?: number
-  incomplete?: number
-  updating: boolean
-  startSent: boolean
-  completeSent: boolean
-  trackerId?: Uint8Array
-  disabled: boolean
-  ws?: WsTrackerConnection
-  unsubscribe?: () => void
-}
-
-interface Slot {
-  /** Trackers of this slot, tier by tier (shared with `tiers` so promotion shows). */
-  tiers: Entry[][]
-  timer: unknown
-  hasTimer: boolean
-  /** When the timer fires (ms), while hasTimer. */
-  nextAt: number
-  busy: boolean
-  rerun: boolean
-  fails: number
-  /** Earliest time update() may announce (the answering tracker's min interval). */
-  minAt: number
-}
-
 type State = 'idle' | 'running' | 'stopping' | 'destroyed'
 
 export class TrackerClient extends Emitter<TrackerClientEvents> {
@@ -267,31 +177,10 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     this.wsPool = opts.ws
     this.ownWs = opts.ws === undefined
 
-    const { tiers, rejected } = announceTiers(opts.announce, { random: opts.random })
+    const { tiers, rejected } = trackerTiers(opts)
     this.rejected = rejected
-    this.tiers = []
-    tiers.forEach((tier) => {
-      const entries: Entry[] = []
-      for (const t of tier) {
-        if (t.kind === 'udp' && opts.udp === undefined && !udpSupported) {
-          rejected.push(new TrackerError('ERR_TRACKER_UNSUPPORTED', `${t.url}: UDP trackers are not available on this platform`, { announce: t.url }))
-          continue
-        }
-        if (t.kind === 'ws' && !(opts.ws?.supported ?? WebSocketImpl !== undefined)) {
-          rejected.push(new TrackerError('ERR_TRACKER_UNSUPPORTED', `${t.url}: no WebSocket on this platform`, { announce: t.url }))
-          continue
-        }
-        entries.push({ t, tier: 0, fails: 0, working: false, updating: false, startSent: false, completeSent: false, disabled: false })
-      }
-      if (entries.length > 0) {
-        for (const e of entries) e.tier = this.tiers.length
-        this.tiers.push(entries)
-      }
-    })
-    const slot = (tiersOfSlot: Entry[][]): Slot => ({ tiers: tiersOfSlot, timer: undefined, hasTimer: false, nextAt: 0, busy: false, rerun: false, fails: 0, minAt: 0 })
-    if (opts.announceToAllTrackers === true) this.slots = this.tiers.flat().map(e => slot([[e]]))
-    else if (opts.announceToAllTiers === false) this.slots = this.tiers.length > 0 ? [slot(this.tiers)] : []
-    else this.slots = this.tiers.map(t => slot([t]))
+    this.tiers = tiers
+    this.slots = announceSlots(tiers, opts)
   }
 
   /** The usable announce URLs, tier by tier, in current (shuffled, promoted) order. */
@@ -305,26 +194,7 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
 
   /** Per-tracker state, tier by tier. */
   status (): TrackerStatus[] {
-    return this.tiers.flat().map(e => {
-      const s: TrackerStatus = {
-        url: e.t.url,
-        tier: e.tier,
-        kind: e.t.kind,
-        working: e.working,
-        fails: e.fails,
-        updating: e.updating,
-        startSent: e.startSent,
-        completeSent: e.completeSent,
-        disabled: e.disabled
-      }
-      if (e.lastError !== undefined) s.lastError = e.lastError
-      if (e.nextAnnounce !== undefined) s.nextAnnounce = e.nextAnnounce
-      if (e.interval !== undefined) s.interval = e.interval
-      if (e.minInterval !== undefined) s.minInterval = e.minInterval
-      if (e.complete !== undefined) s.complete = e.complete
-      if (e.incomplete !== undefined) s.incomplete = e.incomplete
-      return s
-    })
+    return this.tiers.flat().map(e => trackerStatus(e))
   }
 
   /** Starts announcing (`started`); refused URLs are reported as warnings now. */
@@ -430,21 +300,11 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
   }
 
   private clearTimer (s: Slot): void {
-    if (s.hasTimer) this.timers.clearTimeout(s.timer)
-    s.hasTimer = false
+    clearSlotTimer(this.timers, s)
   }
 
   private schedule (s: Slot, delayMs: number): void {
-    this.clearTimer(s)
-    const at = this.timers.now() + delayMs
-    s.nextAt = at
-    for (const e of s.tiers.flat()) e.nextAnnounce = at
-    s.timer = this.timers.setTimeout(() => {
-      s.hasTimer = false
-      void this.runSlot(s)
-    }, delayMs)
-    s.hasTimer = true
-    unrefTimer(s.timer)
+    scheduleSlot(this.timers, s, delayMs, () => { void this.runSlot(s) })
   }
 
   private eventFor (e: Entry): AnnounceEvent | undefined {
@@ -631,11 +491,4 @@ export class TrackerClient extends Emitter<TrackerClientEvents> {
     if (r === undefined) throw new TrackerError('ERR_TRACKER_RESPONSE', `${e.t.url}: scrape answer has no entry for ${this.infoHash}`, { announce: e.t.url })
     return r
   }
-}
-
-/** An AbortSignal that fires after `ms` on the given timers (so a fake clock drives it too). */
-function timeoutSignal (timers: Timers, ms: number): { signal: AbortSignal, cancel: () => void } {
-  const c = new AbortController()
-  const h = timers.setTimeout(() => c.abort(new TrackerError('ERR_TRACKER_TIMEOUT', 'timed out')), ms)
-  return { signal: c.signal, cancel: () => timers.clearTimeout(h) }
 }
