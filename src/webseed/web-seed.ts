@@ -16,12 +16,6 @@
  * reports reqq = (maxWebConns + 1) runs of maxRequestBytes, bounded to [64, 500] blocks: enough for every
  * connection to carry a full run with the next run queued.
  *
- * Responses: 206 with a Content-Range naming exactly the requested bytes and the file's size from the torrent,
- * or 200 when the range is the whole file; Content-Length, when present, must match; no content encoding; the
- * body is streamed into place and counted: more bytes than requested stop the request at the chunk that passes
- * the end (nothing past it is kept), fewer is an error. No headers within `timeoutMs`, or a body that stalls
- * for `timeoutMs`, is a timeout.
- *
  * Errors and retries: a failed GET fails the blocks of its run with a WebSeedError (the engine re-requests them,
  * from this or another peer). Errors marked fatal (SSRF refusals, bad redirects, a server without range
  * support, a wrong Content-Range/Content-Length, a body longer than asked, 401/407/410/416 and other 4xx except
@@ -31,10 +25,9 @@
  * failures, capped at maxRetryDelayMs); after maxFailures consecutive failures it is destroyed with
  * ERR_WEBSEED_FAILED. Any successful GET resets the count.
  *
- * Redirects (Node): followed here, at most `maxRedirects` hops, each hop checked again (scheme, host name, the
- * local-address rules of url.ts on its resolved addresses). A redirect target that answered is remembered per
- * file URL and used directly next time (forgotten on any error). Browsers: fetch follows redirects itself; the
- * final URL is checked.
+ * HTTP (range-fetch.ts): each part is one ranged GET, its response checked against the torrent (206/200,
+ * Content-Range, Content-Length), redirects followed with the SSRF checks of url.ts on every hop. Batching into
+ * runs: batching.ts.
  *
  * Bad data (case 27): a web seed's blocks are all its own, so a piece it served alone that fails its hash check
  * is blamed on it by the engine's smart ban, which destroys it with ERR_PEER_BANNED; a piece it served in part
@@ -50,8 +43,10 @@ import { sha1 } from '../sha1/index.js'
 import { BLOCK_LENGTH } from '../engine/piece-table.js'
 import { WebSeedError, asWebSeedError } from './errors.js'
 import { WebSeedLayout, type RangePart, type WebSeedTorrent } from './layout.js'
-import { createWebSeedHttp, type RangeResponse, type WebSeedHttp } from './platform.js'
-import { checkHop, checkRedirectTarget, hostOf, isIpLiteral, parseWebSeedUrl } from './url.js'
+import { createWebSeedHttp, type WebSeedHttp } from './platform.js'
+import { parseWebSeedUrl } from './url.js'
+import { BLOCK_DONE, BLOCK_QUEUED, BLOCK_SENT, BlockQueue, type BlockRequest, type Run } from './batching.js'
+import { RangeFetcher } from './range-fetch.js'
 
 export const DEFAULT_MAX_WEB_CONNS = 4
 const DEFAULT_TIMEOUT_MS = 30_000
@@ -63,8 +58,6 @@ const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 // Bounds of the reqq we report (the engine caps pipelines at 500 blocks; 64 blocks = 1 MiB).
 const MIN_REQQ = 64
 const MAX_REQQ = 500
-// HTTP statuses that do not mean the server is broken for this torrent: back off and retry.
-const RETRYABLE_STATUS = new Set([403, 404, 408, 425, 429])
 
 export interface WebSeedOptions {
   /** HTTP requests in flight at once to this web seed (webtorrent's maxWebConns, default 4). */
@@ -88,35 +81,6 @@ export interface WebSeedOptions {
    * web seed is destroyed: give each web seed its own.
    */
   http?: WebSeedHttp
-}
-
-const BLOCK_QUEUED = 0
-const BLOCK_SENT = 1
-const BLOCK_DONE = 2
-
-interface BlockRequest extends PendingRequest {
-  /** Byte offset in the torrent. */
-  offset: number
-  state: number
-  /** Bytes of this block not arrived yet (while sent). */
-  remaining: number
-  run: Run | null
-}
-
-/** Contiguous blocks fetched together. */
-interface Run {
-  start: number
-  buffer: Uint8Array
-  blocks: BlockRequest[]
-  /** Blocks still waiting for bytes. */
-  live: number
-  /** Parts (one per file) not started yet. */
-  parts: RangePart[]
-  /** GETs of this run in flight. */
-  active: number
-  controller: AbortController
-  /** The run failed or was abandoned (every block cancelled, web seed destroyed): its errors are not reported. */
-  over: boolean
 }
 
 export class WebSeed extends Emitter<WireEvents> {
@@ -151,29 +115,22 @@ export class WebSeed extends Emitter<WireEvents> {
 
   readonly layout: WebSeedLayout
   private readonly http: WebSeedHttp
-  private readonly timeoutMs: number
+  private readonly fetcher: RangeFetcher
   private readonly maxFailures: number
   private readonly retryDelayMs: number
   private readonly maxRetryDelayMs: number
-  private readonly maxRedirects: number
   private readonly maxRunBytes: number
   private readonly minRunBytes: number
-  private readonly userAgent: string
   private readonly meter = new SpeedMeter()
   /** Every block requested and not answered yet (queued or sent), in request order. */
   private readonly pending = new Map<number, BlockRequest>()
-  /** Queued blocks by torrent offset (insertion-ordered: the first is the oldest) and by end offset. */
-  private readonly queued = new Map<number, BlockRequest>()
-  private readonly queuedByEnd = new Map<number, BlockRequest>()
-  private queuedBytes = 0
+  private readonly queue = new BlockQueue()
   /** Runs with parts not started yet, oldest first. */
   private readonly startable: Run[] = []
   private readonly runs = new Set<Run>()
   private inFlight = 0
   private pumpScheduled = false
   private backoffTimer: ReturnType<typeof setTimeout> | null = null
-  /** File URL -> the redirect target that last answered it, and whether the original host was local. */
-  private readonly redirects = new Map<string, { target: string, originLocal: boolean }>()
 
   /** Throws WebSeedError (ERR_WEBSEED_URL / ERR_WEBSEED_SSRF / ERR_WEBSEED_LAYOUT) for a URL or layout it refuses. */
   constructor (url: string, torrent: WebSeedTorrent, opts: WebSeedOptions = {}) {
@@ -186,18 +143,23 @@ export class WebSeed extends Emitter<WireEvents> {
     this.peerIdBytes = sha1(new TextEncoder().encode(this.url))
     this.peerId = sha1.hex(new TextEncoder().encode(this.url))
     this.maxWebConns = Math.max(1, Math.floor(opts.maxWebConns ?? DEFAULT_MAX_WEB_CONNS))
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.maxFailures = Math.max(1, opts.maxFailures ?? DEFAULT_MAX_FAILURES)
     this.retryDelayMs = opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS
-    this.maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS
+    const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS
     this.maxRunBytes = Math.max(BLOCK_LENGTH, opts.maxRequestBytes ?? Math.max(torrent.pieceLength, DEFAULT_MAX_REQUEST_BYTES))
     this.minRunBytes = Math.min(this.maxRunBytes, opts.minRequestBytes ?? torrent.pieceLength)
-    this.userAgent = opts.userAgent ?? 'wasmtorrent'
+    const userAgent = opts.userAgent ?? 'wasmtorrent'
     const blocksPerRun = Math.ceil(this.maxRunBytes / BLOCK_LENGTH)
     const reqq = Math.max(MIN_REQQ, Math.min(MAX_REQQ, (this.maxWebConns + 1) * blocksPerRun))
     this.peerExtendedHandshake = { reqq, v: 'BEP 19 web seed' }
-    this.http = opts.http ?? createWebSeedHttp({ connections: this.maxWebConns, timeoutMs: this.timeoutMs })
+    this.http = opts.http ?? createWebSeedHttp({ connections: this.maxWebConns, timeoutMs })
+    this.fetcher = new RangeFetcher(this.url, this.http, { timeoutMs, maxRedirects, userAgent }, {
+      progress: (run, from, n) => this.progress(run, from, n),
+      answered: () => { this.failures = 0 },
+      closed: () => this.destroyed
+    })
   }
 
   // SwarmPeer picks on/once from Wire, so their return type is Wire: typed loosely here so a WebSeed fits.
@@ -271,9 +233,7 @@ export class WebSeed extends Emitter<WireEvents> {
     const offset = index * this.layout.pieceLength + begin
     const b: BlockRequest = { index, begin, length, time: Date.now(), callback, offset, state: BLOCK_QUEUED, remaining: length, run: null }
     this.pending.set(key, b)
-    this.queued.set(offset, b)
-    this.queuedByEnd.set(offset + length, b)
-    this.queuedBytes += length
+    this.queue.add(b)
     this.schedulePump()
     return true
   }
@@ -285,7 +245,7 @@ export class WebSeed extends Emitter<WireEvents> {
     if (b === undefined) return
     this.pending.delete(key)
     if (b.state === BLOCK_QUEUED) {
-      this.unqueue(b)
+      this.queue.remove(b)
     } else if (b.state === BLOCK_SENT && b.run !== null) {
       const run = b.run
       if (--run.live === 0) this.endRun(run) // nobody wants the rest: stop its requests
@@ -306,9 +266,7 @@ export class WebSeed extends Emitter<WireEvents> {
     const closed = new WebSeedError('ERR_WEBSEED_CLOSED', 'web seed closed', { url: this.url, cause: err })
     const blocks = [...this.pending.values()]
     this.pending.clear()
-    this.queued.clear()
-    this.queuedByEnd.clear()
-    this.queuedBytes = 0
+    this.queue.clear()
     for (const b of blocks) {
       b.state = BLOCK_DONE
       b.callback?.(closed)
@@ -323,12 +281,6 @@ export class WebSeed extends Emitter<WireEvents> {
   }
 
   // ------------------------------------------------------------------ scheduling
-
-  private unqueue (b: BlockRequest): void {
-    this.queued.delete(b.offset)
-    this.queuedByEnd.delete(b.offset + b.length)
-    this.queuedBytes -= b.length
-  }
 
   private schedulePump (): void {
     if (this.pumpScheduled || this.destroyed) return
@@ -349,8 +301,8 @@ export class WebSeed extends Emitter<WireEvents> {
           continue
         }
       }
-      if (this.inFlight >= this.maxWebConns || this.peerChoking || this.queued.size === 0) break
-      if (this.inFlight > 0 && this.queuedBytes < this.minRunBytes) break
+      if (this.inFlight >= this.maxWebConns || this.peerChoking || this.queue.size === 0) break
+      if (this.inFlight > 0 && this.queue.bytes < this.minRunBytes) break
       this.formRun()
     }
   }
@@ -366,44 +318,9 @@ export class WebSeed extends Emitter<WireEvents> {
 
   /** Takes the oldest queued block and the queued blocks contiguous with it into one run. */
   private formRun (): void {
-    const first = this.queued.values().next().value as BlockRequest
-    const before: BlockRequest[] = []
-    const after: BlockRequest[] = [first]
-    let total = first.length
-    let start = first.offset
-    let end = first.offset + first.length
-    for (;;) {
-      const prev = this.queuedByEnd.get(start)
-      if (prev === undefined || total + prev.length > this.maxRunBytes) break
-      before.push(prev)
-      total += prev.length
-      start = prev.offset
-    }
-    for (;;) {
-      const next = this.queued.get(end)
-      if (next === undefined || total + next.length > this.maxRunBytes) break
-      after.push(next)
-      total += next.length
-      end = next.offset + next.length
-    }
-    const blocks = before.reverse().concat(after)
-    const run: Run = {
-      start,
-      buffer: new Uint8Array(total),
-      blocks,
-      live: blocks.length,
-      parts: [],
-      active: 0,
-      controller: new AbortController(),
-      over: false
-    }
-    for (const b of blocks) {
-      this.unqueue(b)
-      b.state = BLOCK_SENT
-      b.run = run
-    }
+    const run = this.queue.takeRun(this.maxRunBytes)
     this.runs.add(run)
-    const parts = this.layout.plan(start, total)
+    const parts = this.layout.plan(run.start, run.buffer.length)
     run.parts = parts.filter(p => p.file >= 0)
     if (run.parts.length > 0) this.startable.push(run)
     // Pad files are zeros: their bytes are "here" already (the buffer is zero-filled).
@@ -454,7 +371,7 @@ export class WebSeed extends Emitter<WireEvents> {
   private startGet (run: Run, part: RangePart): void {
     this.inFlight++
     run.active++
-    this.fetchPart(run, part).catch((err: unknown) => this.onRunError(run, part, err)).finally(() => {
+    this.fetcher.fetchPart(run, part).catch((err: unknown) => this.onRunError(run, part, err)).finally(() => {
       this.inFlight--
       run.active--
       if (run.active === 0 && run.parts.length === 0) this.endRun(run)
@@ -468,7 +385,7 @@ export class WebSeed extends Emitter<WireEvents> {
   private onRunError (run: Run, part: RangePart, error: unknown): void {
     if (run.over || this.destroyed) return // abandoned (cancelled, destroyed): not the server's fault
     const err = asWebSeedError(error, this.url)
-    this.redirects.delete(part.url!) // a remembered redirect target may be what failed: start from the top
+    this.fetcher.forget(part.url!) // a remembered redirect target may be what failed: start from the top
     this.endRun(run)
     const failed = run.blocks.filter(b => b.state === BLOCK_SENT)
     const fatal = err.fatal || this.failures + 1 >= this.maxFailures
@@ -493,9 +410,9 @@ export class WebSeed extends Emitter<WireEvents> {
       this.peerChoking = true
       this.emit('choke')
     }
-    const given = [...this.queued.values()]
+    const given = [...this.queue.blocks()]
     for (const b of given) {
-      this.unqueue(b)
+      this.queue.remove(b)
       this.pending.delete(requestKey(b.index, b.begin))
       b.state = BLOCK_DONE
     }
@@ -511,139 +428,4 @@ export class WebSeed extends Emitter<WireEvents> {
     const t = this.backoffTimer as { unref?: () => void }
     if (typeof t.unref === 'function') t.unref()
   }
-
-  // ------------------------------------------------------------------ HTTP
-
-  /** One ranged GET of one file part into the run's buffer. */
-  private async fetchPart (run: Run, part: RangePart): Promise<void> {
-    const url = part.url!
-    const watchdog = new AbortController()
-    const signal = AbortSignal.any([run.controller.signal, watchdog.signal])
-    let last = Date.now()
-    let timedOut = false
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const arm = (ms: number): void => {
-      timer = setTimeout(() => {
-        const idle = Date.now() - last
-        if (idle < this.timeoutMs) { arm(this.timeoutMs - idle); return }
-        timedOut = true
-        watchdog.abort()
-      }, ms)
-    }
-    arm(this.timeoutMs)
-    let res: RangeResponse | null = null
-    try {
-      res = await this.open(url, part, signal)
-      last = Date.now()
-      this.checkResponse(res, part, url)
-      let received = 0
-      for await (const chunk of res.body) {
-        last = Date.now()
-        if (run.over) return
-        const room = part.length - received
-        if (chunk.length > room) {
-          if (room > 0) {
-            run.buffer.set(chunk.subarray(0, room), part.bufOffset + received)
-            received += room
-          }
-          throw new WebSeedError('ERR_WEBSEED_LENGTH', `${url}: the body is longer than the ${part.length} bytes requested`, { url, fatal: true })
-        }
-        run.buffer.set(chunk, part.bufOffset + received)
-        // The whole part is here: the server answered well (reset before the last blocks are handed over).
-        if (chunk.length === room) this.failures = 0
-        this.progress(run, part.bufOffset + received, chunk.length)
-        received += chunk.length
-        if (this.destroyed) return
-      }
-      if (received < part.length) {
-        throw new WebSeedError('ERR_WEBSEED_LENGTH', `${url}: the body ended after ${received} of ${part.length} bytes`, { url })
-      }
-    } catch (err) {
-      res?.cancel()
-      if (timedOut) throw new WebSeedError('ERR_WEBSEED_TIMEOUT', `${url}: nothing received for ${this.timeoutMs} ms`, { url, cause: err })
-      throw err
-    } finally {
-      if (timer !== null) clearTimeout(timer)
-    }
-  }
-
-  /** Sends the GET, following redirects (Node) with the SSRF checks on every hop. */
-  private async open (fileUrl: string, part: RangePart, signal: AbortSignal): Promise<RangeResponse> {
-    const cached = this.redirects.get(fileUrl)
-    let current = cached?.target ?? fileUrl
-    let originLocal: boolean | null = cached?.originLocal ?? null
-    for (let hop = 0; ; hop++) {
-      const u = new URL(current)
-      const host = hostOf(u)
-      const addresses = isIpLiteral(host) ? [host] : await raceAbort(this.http.resolve(host), signal)
-      originLocal = checkHop(u, addresses, originLocal, this.url)
-      const res = await this.http.get({ url: current, start: part.start, end: part.start + part.length - 1, signal, userAgent: this.userAgent })
-      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
-        res.cancel()
-        const location = res.header('location')
-        if (location === null) {
-          throw new WebSeedError('ERR_WEBSEED_REDIRECT', `${current}: HTTP ${res.status} without a Location`, { url: current, fatal: true })
-        }
-        if (hop >= this.maxRedirects) {
-          throw new WebSeedError('ERR_WEBSEED_REDIRECT', `${fileUrl}: more than ${this.maxRedirects} redirects`, { url: current, fatal: true })
-        }
-        current = checkRedirectTarget(location, current, this.url).toString()
-        continue
-      }
-      if (res.redirected) {
-        try {
-          checkHop(new URL(res.url), null, originLocal, this.url)
-        } catch (err) {
-          res.cancel()
-          throw err
-        }
-      }
-      if (current !== fileUrl && res.status >= 200 && res.status < 300) this.redirects.set(fileUrl, { target: current, originLocal })
-      return res
-    }
-  }
-
-  /** Status and headers must describe exactly the requested bytes of the right file. */
-  private checkResponse (res: RangeResponse, part: RangePart, url: string): void {
-    const bad = (why: string): never => {
-      throw new WebSeedError('ERR_WEBSEED_RESPONSE', `${url}: ${why}`, { url, fatal: true })
-    }
-    const { status } = res
-    const end = part.start + part.length - 1
-    if (status === 206) {
-      const cr = res.header('content-range')
-      if (cr === null) {
-        // Browsers hide Content-Range from cross-origin responses unless the server exposes it.
-        if (this.http.seesAllHeaders) bad('206 without a Content-Range')
-      } else {
-        const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(cr)
-        if (m === null) bad(`unreadable Content-Range ${JSON.stringify(cr)}`)
-        const [, a, b, total] = m as RegExpExecArray
-        if (Number(a) !== part.start || Number(b) !== end) bad(`Content-Range ${cr} for bytes ${part.start}-${end}`)
-        if (total !== '*' && Number(total) !== part.fileLength) bad(`the file has ${total} bytes, the torrent says ${part.fileLength}`)
-      }
-    } else if (status === 200) {
-      if (part.start !== 0 || part.length !== part.fileLength) bad('answered a range request with the whole file (no range support)')
-    } else if (status >= 200 && status < 300) {
-      bad(`unexpected HTTP ${status}`)
-    } else {
-      res.cancel()
-      const fatal = !(RETRYABLE_STATUS.has(status) || status >= 500)
-      throw new WebSeedError('ERR_WEBSEED_HTTP', `${url}: HTTP ${status}`, { url, status, fatal })
-    }
-    const encoding = res.header('content-encoding')
-    if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') bad(`content encoding ${encoding}`)
-    const cl = res.header('content-length')
-    if (cl !== null && Number(cl) !== part.length) bad(`Content-Length ${cl} for ${part.length} bytes`)
-  }
-}
-
-function raceAbort<T> (p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    p.then(v => { signal.removeEventListener('abort', onAbort); resolve(v) },
-      e => { signal.removeEventListener('abort', onAbort); reject(e) })
-  })
 }
