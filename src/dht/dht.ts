@@ -26,7 +26,7 @@
 import { Emitter } from '../util/emitter.js'
 import { WasmTorrentError } from '../errors.js'
 import { parseIPv4 } from '../util/ip.js'
-import { createDhtBackend, dhtSupported, readDhtState, writeDhtState, type DhtBackend, type DhtState } from './platform.js'
+import { createDhtBackend, loadDhtBackend, dhtSupported, readDhtState, writeDhtState, type DhtBackend, type DhtState } from './platform.js'
 
 export { dhtSupported }
 
@@ -141,6 +141,8 @@ export class DhtNode extends Emitter<DhtNodeEvents> implements DhtLike {
     const state = this.opts.stateFile !== undefined ? await readDhtState(this.opts.stateFile) : null
     if (this.destroyed) return
     const { bootstrap, nodeId, ...extra } = this.dhtOpts
+    if (this.opts.createBackend === undefined) await loadDhtBackend()
+    if (this.destroyed) return
     const create = this.opts.createBackend ?? createDhtBackend
     const makeBackend = (): DhtBackend => {
       const b = create({ bootstrap, nodeId: toHexId(nodeId) ?? state?.nodeId, extra })

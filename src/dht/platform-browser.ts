@@ -4,6 +4,8 @@ import type { DhtBackend, DhtBackendOptions, DhtState } from './platform.js'
 
 export const dhtSupported = false
 
+export async function loadDhtBackend (): Promise<void> {}
+
 export function createDhtBackend (_opts: DhtBackendOptions): DhtBackend {
   throw new WasmTorrentError('ERR_DHT_UNSUPPORTED', 'the DHT needs UDP, which browsers do not have')
 }

@@ -3,11 +3,17 @@
  */
 import { mkdir, open, rename, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import DHT from 'bittorrent-dht'
+import type DHTClass from 'bittorrent-dht'
 import { WasmTorrentError } from '../errors.js'
 import type { DhtBackend, DhtBackendOptions, DhtState } from './platform.js'
 
 export const dhtSupported = true
+
+// bittorrent-dht (an ES module, ~15 MB of RSS with its dependencies) loads when a DHT starts, not at import.
+let DHT: typeof DHTClass | undefined
+export async function loadDhtBackend (): Promise<void> {
+  DHT ??= (await import('bittorrent-dht')).default
+}
 
 /** A state file larger than this is not ours (a full routing table is ~3,200 nodes, ~250 KiB of JSON). */
 const MAX_STATE_BYTES = 1024 * 1024
@@ -19,6 +25,7 @@ export function createDhtBackend (opts: DhtBackendOptions): DhtBackend {
   delete dhtOpts.host
   if (opts.bootstrap !== undefined) dhtOpts.bootstrap = opts.bootstrap === false ? false : opts.bootstrap
   if (opts.nodeId !== undefined) dhtOpts.nodeId = Buffer.from(opts.nodeId, 'hex')
+  if (DHT === undefined) throw new WasmTorrentError('ERR_DHT_NOT_LOADED', 'loadDhtBackend() must finish before createDhtBackend()')
   const dht = new DHT(dhtOpts)
   // Errors after listening (EACCES on send, ...) are warnings; listen() reports bind errors itself.
   let onListenError: ((err: Error) => void) | null = null

@@ -3,7 +3,7 @@
  * and file-system state; browsers get a stub that reports no DHT, so neither bittorrent-dht nor node:dgram /
  * node:fs reach dist/browser.
  */
-export { dhtSupported, createDhtBackend, readDhtState, writeDhtState } from '#dht-platform'
+export { dhtSupported, loadDhtBackend, createDhtBackend, readDhtState, writeDhtState } from '#dht-platform'
 
 /** What DhtNode needs from a DHT implementation (bittorrent-dht's instance, in Node). */
 export interface DhtBackend {

@@ -4,7 +4,7 @@
  * so node:fs and undici never reach dist/browser.
  */
 import { open } from 'node:fs/promises'
-import { Agent, interceptors, request } from 'undici'
+import { undici } from '../util/lazy-node.js'
 import { WasmTorrentError } from '../errors.js'
 
 export const canReadBlocklistFiles = true
@@ -30,12 +30,12 @@ export async function readBlocklistFile (path: string, maxBytes: number): Promis
 }
 
 export async function fetchBlocklistUrl (url: string, opts: { maxBytes: number, timeoutMs: number, signal?: AbortSignal }): Promise<Uint8Array> {
-  const agent = new Agent({ connect: { timeout: opts.timeoutMs } })
-  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: 5 }))
+  const agent = new (undici().Agent)({ connect: { timeout: opts.timeoutMs } })
+  const dispatcher = agent.compose(undici().interceptors.redirect({ maxRedirections: 5 }))
   const timeout = AbortSignal.timeout(opts.timeoutMs)
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       dispatcher,
       method: 'GET',
       headers: { 'user-agent': 'wasmtorrent', 'accept-encoding': 'identity' },

@@ -3,7 +3,7 @@
  * "node" condition). URLs go through undici with redirects, a time limit and a body size limit.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { Agent, interceptors, request } from 'undici'
+import { undici } from '../util/lazy-node.js'
 import { MetainfoError, TorrentIdError } from './errors.js'
 import { readLimited } from './read-limited.js'
 import type { FetchOptions } from './torrent-source.js'
@@ -34,11 +34,11 @@ export async function readTorrentPath (path: string, maxBytes: number): Promise<
 }
 
 export async function fetchTorrentUrl (url: string, opts: FetchOptions): Promise<Uint8Array> {
-  const agent = new Agent({ connect: { timeout: opts.timeoutMs } })
-  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: opts.maxRedirects }))
+  const agent = new (undici().Agent)({ connect: { timeout: opts.timeoutMs } })
+  const dispatcher = agent.compose(undici().interceptors.redirect({ maxRedirections: opts.maxRedirects }))
   const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs)
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       dispatcher,
       method: 'GET',
       headers: { 'user-agent': 'wasmtorrent', accept: 'application/x-bittorrent, */*' },

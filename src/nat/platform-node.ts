@@ -18,8 +18,8 @@
 import { readFile } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
 import { endianness } from 'node:os'
-import natUpnp from 'nat-upnp'
-import natPmp from 'nat-pmp'
+import type natUpnpTypes from 'nat-upnp'
+import { natUpnpLib, natPmpLib } from '../util/lazy-node.js'
 import { WasmTorrentError } from '../errors.js'
 import { parseProcNetRoute, parseIpRouteDefault, parseRouteGetDefault } from './gateway.js'
 import type { NatBackend, NatProtocol, PmpResult, PortMapRequest } from './platform.js'
@@ -57,7 +57,7 @@ const PMP_RESULT: Record<number, string> = {
 /** One attempt: a fresh client on an ephemeral port, one request, `timeoutMs` to answer. */
 function pmpAttempt (gateway: string, req: PortMapRequest, timeoutMs: number): Promise<PmpResult | 'timeout'> {
   return new Promise((resolve, reject) => {
-    const client = new natPmp.Client(gateway)
+    const client = new (natPmpLib().Client)(gateway)
     let done = false
     const finish = (fn: () => void): void => {
       if (done) return
@@ -74,7 +74,7 @@ function pmpAttempt (gateway: string, req: PortMapRequest, timeoutMs: number): P
     client.onmessage = function (msg, rinfo) {
       // Only a datagram from the gateway's NAT-PMP port, sized like a mapping answer (RFC 6886: 16 bytes;
       // error answers may be shorter, so at least the 8-byte header).
-      if (rinfo.address !== gateway || rinfo.port !== natPmp.SERVER_PORT) return
+      if (rinfo.address !== gateway || rinfo.port !== natPmpLib().SERVER_PORT) return
       if (msg.length < 8 || msg.length > 16 || msg[0] !== 0) return
       if (msg.readUInt16BE(2) === 0 && msg.length !== 16) return
       try {
@@ -118,9 +118,9 @@ async function pmpMap (gateway: string, req: PortMapRequest, timeouts: number[])
 const SEARCH_TIMEOUT = 2000
 
 /** Runs one nat-upnp operation on a fresh client: discovery retried while time remains, all bounded by timeoutMs. */
-function upnpOp (what: string, timeoutMs: number, op: (client: ReturnType<typeof natUpnp.createClient>, cb: (err: Error | null) => void) => void): Promise<void> {
+function upnpOp (what: string, timeoutMs: number, op: (client: ReturnType<typeof natUpnpTypes.createClient>, cb: (err: Error | null) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const client = natUpnp.createClient()
+    const client = natUpnpLib().createClient()
     client.timeout = SEARCH_TIMEOUT
     // A second send error on an SSDP socket would otherwise be an unhandled 'error' event.
     for (const s of client.ssdp.sockets) s.on('error', () => {})

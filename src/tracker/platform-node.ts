@@ -12,14 +12,18 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { lookup as dnsLookupAsync } from 'node:dns/promises'
 import type { Readable } from 'node:stream'
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib'
-import { Agent, request, WebSocket as UndiciWebSocket } from 'undici'
+import { undici } from '../util/lazy-node.js'
 import { TrackerError } from './errors.js'
 import type { DatagramSocket, HttpGetOptions, HttpResult, ResolvedHost, WebSocketConstructor } from './platform.js'
 import { isLoopbackAddress } from './url.js'
 
 export const udpSupported = true
 
-// Node 20 has no global WebSocket without --experimental-websocket; undici's is the same implementation.
+// Node 20 has no global WebSocket without --experimental-websocket; undici's is the same implementation,
+// loaded when the first socket is made (a constructor that returns an object makes `new` yield that object).
+function UndiciWebSocket (url: string, protocols?: string | string[]): unknown {
+  return new (undici().WebSocket)(url, protocols)
+}
 export const WebSocketImpl: WebSocketConstructor | undefined =
   (typeof globalThis.WebSocket === 'function' ? globalThis.WebSocket : UndiciWebSocket) as unknown as WebSocketConstructor
 
@@ -76,11 +80,11 @@ function discard (body: Readable): void {
 export async function httpGet (url: string, opts: HttpGetOptions): Promise<HttpResult> {
   const connect: Record<string, unknown> = { timeout: opts.timeoutMs }
   if (opts.refuseLoopback) connect.lookup = lookupRefusingLoopback
-  const agent = new Agent({ connect })
+  const agent = new (undici().Agent)({ connect })
   const timeout = AbortSignal.timeout(opts.timeoutMs)
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       dispatcher: agent,
       method: 'GET',
       headers: { 'user-agent': opts.userAgent, 'accept-encoding': 'gzip, deflate' },

@@ -7,7 +7,7 @@
 import { lookup as dnsLookupAsync } from 'node:dns/promises'
 import type { LookupAddress } from 'node:dns'
 import type { Readable } from 'node:stream'
-import { Agent, request } from 'undici'
+import { undici } from '../util/lazy-node.js'
 import { WebSeedError } from './errors.js'
 import type { RangeRequest, RangeResponse, WebSeedHttp, WebSeedHttpOptions } from './platform.js'
 import { isIpLiteral, isLocalAddress } from './url.js'
@@ -43,7 +43,7 @@ export function createWebSeedHttp (opts: WebSeedHttpOptions): WebSeedHttp {
     if (options.all === true) callback(null, addrs)
     else callback(null, addrs[0].address, addrs[0].family)
   }
-  const agent = new Agent({
+  const agent = new (undici().Agent)({
     connections: opts.connections,
     connect: { lookup, timeout: opts.timeoutMs } as Record<string, unknown>,
     headersTimeout: opts.timeoutMs,
@@ -70,7 +70,7 @@ export function createWebSeedHttp (opts: WebSeedHttpOptions): WebSeedHttp {
     },
 
     async get (req: RangeRequest): Promise<RangeResponse> {
-      const res = await request(req.url, {
+      const res = await undici().request(req.url, {
         dispatcher: agent,
         method: 'GET',
         headers: { range: `bytes=${req.start}-${req.end}`, 'user-agent': req.userAgent, 'accept-encoding': 'identity' },

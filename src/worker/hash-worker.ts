@@ -38,3 +38,6 @@ port.on('message', ({ id, task }: { id: number, task: HashJob | VerifyTask }) =>
     port.postMessage({ id, error: { code: e.code ?? 'ERR_WORKER_TASK', message: e.message ?? String(err), name: e.name } })
   }
 })
+
+// Tell the pool this worker listens (it queues tasks until then: pool.ts).
+port.postMessage({ ready: true })
