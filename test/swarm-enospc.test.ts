@@ -33,6 +33,9 @@ describe.skipIf(!needs('root and a mountable tmpfs (disk-full test)', canMountTi
     await full
     expect(leecher.uploadOnly).not.toBe(null)
     expect((warnings.find(isUploadOnlyError) as { code?: string }).code).toBe('ERR_STORAGE_NO_SPACE')
+    // Pieces already verified when the first write failed may still be written (one that fits in a page the
+    // file already has): let those land, then nothing more may be stored.
+    await new Promise(resolve => setTimeout(resolve, 300))
     const stored = leecher.have.count()
     expect(stored).toBeGreaterThan(0)
     expect(stored).toBeLessThan(t.n)

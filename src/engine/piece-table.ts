@@ -15,6 +15,8 @@ export const BLOCK_FREE = 0
 export const BLOCK_REQUESTED = 1
 export const BLOCK_RECEIVED = 2
 
+const NO_PEERS: readonly SwarmPeer[] = Object.freeze([])
+
 export class ActivePiece {
   readonly index: number
   readonly length: number
@@ -80,13 +82,15 @@ export class ActivePiece {
    * Stores a received block; returns the other peers it was also requested from (to cancel), or null when the
    * block was not wanted any more (already received from someone else).
    */
-  receive (block: number, data: Uint8Array, wire: SwarmPeer): SwarmPeer[] | null {
+  receive (block: number, data: Uint8Array, wire: SwarmPeer): readonly SwarmPeer[] | null {
     if (this.state[block] === BLOCK_RECEIVED) return null
     if (this.state[block] === BLOCK_FREE) this.free--
     this.buffer.set(data, block * BLOCK_LENGTH)
     this.state[block] = BLOCK_RECEIVED
     this.senders[block] = wire
-    const others = (this.requesters[block] ?? []).filter(w => w !== wire)
+    const list = this.requesters[block]
+    // Nearly always the only requester is the sender: no array for that case (a block's hot path).
+    const others = list === null || (list.length === 1 && list[0] === wire) ? NO_PEERS : list.filter(w => w !== wire)
     this.requesters[block] = null
     this.received++
     this.lastActivity = Date.now()
@@ -97,6 +101,12 @@ export class ActivePiece {
   firstFree (): number {
     if (this.free === 0) return -1
     return this.state.indexOf(BLOCK_FREE)
+  }
+
+  /** `wire` has a pending request in this piece (no allocation: called per active piece on every refill). */
+  isRequestedBy (wire: SwarmPeer): boolean {
+    for (const l of this.requesters) if (l !== null && l.includes(wire)) return true
+    return false
   }
 
   /** Wires with a pending request in this piece. */

@@ -292,7 +292,7 @@ export class Swarm extends Emitter<SwarmEvents> {
     for (const piece of this.active.values()) {
       if (sent >= room) break
       if (piece.free === 0 || !this.peerHas(wire, piece.index)) continue
-      if (own !== piece.requestersOf().has(wire)) continue
+      if (own !== piece.isRequestedBy(wire)) continue
       if (this.smartBan.suspects(piece.index, wire) && this.someoneElseHas(wire, piece.index)) continue
       if (wire.peerChoking && !wire.peerAllowedFast.has(piece.index)) continue
       const n = this.requestBlocks(wire, piece, room - sent)
