@@ -34,6 +34,19 @@ describe('WorkerPool (hash-worker)', () => {
     expect((pool as unknown as { slots: unknown[] }).slots.length).toBe(1)
   })
 
+  it('a caller that keeps a deep queue (createTorrent: 2 x size + 1 jobs) gets every worker', async () => {
+    const pool = newPool('hash-worker', 2)
+    let next = 0
+    const one = async (): Promise<void> => {
+      while (next < 30) {
+        const d = piece(next++)
+        await pool.run({ type: 'verify', data: d, blockLength: 0 }, [d.buffer as ArrayBuffer])
+      }
+    }
+    await Promise.all(Array.from({ length: 5 }, one))
+    expect((pool as unknown as { slots: unknown[] }).slots.length).toBe(2)
+  })
+
   it('a worker that dies fails its tasks with ERR_WORKER_FAILED; the next task gets a new worker', async () => {
     const pool = newPool('hash-worker', 1)
     pool.warm()

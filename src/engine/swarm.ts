@@ -99,6 +99,8 @@ export class Swarm extends Emitter<SwarmEvents> {
   readonly downloadLimiter: RateLimiter
   readonly uploadLimiter: RateLimiter
   private verifying = 0
+  /** A priority above normal was ever set (critical / streaming): only then can a piece be urgent. */
+  private urgentSet = false
   private wasDone = false
 
   constructor (opts: SwarmOptions) {
@@ -146,6 +148,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   /** Sets the priority of pieces [from, to] (inclusive, like webtorrent); 0 deselects. */
   select (from: number, to: number, priority = 1): void {
+    if (priority > 1) this.urgentSet = true
     this.availability.setPriority(Math.max(0, from), Math.min(this.pieceCount, to + 1), Math.max(0, Math.min(255, priority)))
     this.recomputeNeeded()
     this.scheduleFill()
@@ -273,12 +276,15 @@ export class Swarm extends Emitter<SwarmEvents> {
       if (this.requestFromActive(wire, room, true) > 0) continue
       // In order-sensitive modes a slow peer's earlier piece is taken before a new (later) piece is started.
       if (this.hotswap(wire, room, true) > 0) continue
-      const idx = this.verifying * this.pieceLength > Math.max(MAX_QUEUED_PIECE_BYTES, 4 * this.pieceLength) ? -1 : this.pickNew(wire)
+      const queueFull = this.verifying * this.pieceLength > Math.max(MAX_QUEUED_PIECE_BYTES, 4 * this.pieceLength)
+      const idx = queueFull ? -1 : this.pickNew(wire)
       if (idx >= 0) {
         this.requestBlocks(wire, this.activate(idx), room)
         continue
       }
       if (this.requestFromActive(wire, room, false) > 0) continue
+      // Waiting for verification to catch up is not the end of the download: no hotswap, no endgame duplicates.
+      if (queueFull) break
       if (this.hotswap(wire, room, false) > 0) continue
       if (this.endgame(wire, room) > 0) continue
       break
@@ -320,7 +326,7 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   private hotswap (wire: SwarmPeer, room: number, urgentOnly: boolean): number {
     if (wire.peerChoking) return 0
-    if (urgentOnly && this.strategy !== 'sequential' && !this.hasUrgentActive) return 0
+    if (urgentOnly && this.strategy !== 'sequential' && (!this.urgentSet || !this.hasUrgentActive)) return 0
     const speed = wire.downloadSpeed()
     if (speed < HOTSWAP_MIN_TAKER_SPEED) return 0
     let best: ActivePiece | null = null
