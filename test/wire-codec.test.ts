@@ -33,7 +33,8 @@ function recorder (log: Event[]): Required<FrameHandler> {
     onReject: (i, b, l) => log.push(['reject', i, b, l]),
     onAllowedFast: i => log.push(['allowed-fast', i]),
     onExtended: (e, p) => log.push(['extended', e, p]),
-    onUnknown: (id, p) => log.push(['unknown', id, p])
+    onUnknown: (id, p) => log.push(['unknown', id, p]),
+    pieceTarget: () => null
   }
 }
 
@@ -235,6 +236,53 @@ describe('Framer: chunking does not change the result', () => {
     expect(got[0].buffer).toBe(chunk.buffer)
     expect(got[1].buffer).not.toBe(chunk.buffer)
     expect(got[1]).toEqual(block16k)
+  })
+
+  it('pieceTarget: blocks of 1 KiB or more are written into the given buffers, whatever the chunking', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const { stream, events } = realisticStream(seed, 32)
+      const r = rng(seed + 5)
+      const log: Event[] = []
+      const given = new Set<Uint8Array>()
+      const wrongSize = new Set<Uint8Array>()
+      let odd = 0
+      const framer = new Framer({
+        ...recorder(log),
+        pieceTarget: (_i, _b, len) => {
+          // Every third block: no target (default path); every fifth: a wrong size, which must be ignored.
+          if (++odd % 3 === 0) return null
+          const t = new Uint8Array(odd % 5 === 0 ? len + 1 : len).fill(0xaa)
+          if (t.length === len) given.add(t)
+          else wrongSize.add(t)
+          return t
+        }
+      })
+      for (let o = 0; o < stream.length;) {
+        const n = Math.min(r() < 0.5 ? 1 + ((r() * 20) | 0) : 1 + ((r() * 40000) | 0), stream.length - o)
+        framer.push(stream.slice(o, o + n))
+        o += n
+      }
+      expect(norm(log)).toEqual(norm(events))
+      const blocks = log.filter(e => e[0] === 'piece').map(e => e[3] as Uint8Array)
+      const inTargets = blocks.filter(b => given.has(b))
+      // Targets of the right size were used (as the very objects), wrong-size ones never.
+      expect(inTargets.length).toBeGreaterThan(0)
+      for (const b of inTargets) expect(b.length).toBeGreaterThanOrEqual(1024)
+      expect(blocks.some(b => wrongSize.has(b))).toBe(false)
+      expect(wrongSize.size).toBeGreaterThan(0)
+      framer.dispose()
+    }
+  })
+
+  it('pieceTarget: a stream that ends mid-block delivers nothing; the target holds the bytes so far', () => {
+    const target = new Uint8Array(16384)
+    const got: Uint8Array[] = []
+    const framer = new Framer({ onPiece: (_i, _b, block) => got.push(block), pieceTarget: () => target })
+    const msg = encodePiece(2, 16384, block16k)
+    framer.push(msg.subarray(0, 5000))
+    framer.dispose()
+    expect(got).toEqual([])
+    expect(Buffer.from(target.subarray(0, 5000 - 13)).equals(Buffer.from(block16k.subarray(0, 5000 - 13)))).toBe(true)
   })
 
   it('survives handlers that grow kernel memory or drive another framer', () => {

@@ -349,3 +349,45 @@ describe('Wire: protocol violations disconnect with a typed reason (cases 14-22)
     expect(await closeCode(w2)).toBe('ERR_WIRE_HAVE_INDEX')
   })
 })
+
+describe('Wire over a dialed TCP socket (one reused read buffer, transientChunks)', () => {
+  it('keeps the peer id, bitfield and blocks intact across reads that reuse the buffer', async () => {
+    const { createServer } = await import('node:net')
+    const { dialTcp } = await import('../src/transport/tcp.js')
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const accepted = new Promise<Socket>(resolve => server.once('connection', resolve))
+    const sock = await dialTcp('127.0.0.1', (server.address() as { port: number }).port, { timeout: 5000 })
+    expect((sock as Socket & { transientChunks?: boolean }).transientChunks).toBe(true)
+    const chunks: Uint8Array[] = []
+    sock.on('data', (c: Uint8Array) => chunks.push(c))
+    const a = new Wire(sock, { pieces: 100 })
+    const b = new Wire(await accepted, { pieces: 100 })
+    open.push(a, b)
+    server.close()
+    b.once('handshake', () => b.handshake(IH, PB))
+    const ready = Promise.all([waitFor(a, 'ready'), waitFor(b, 'ready')])
+    a.handshake(IH, PA)
+    await ready
+    const bf = new Bitfield(100)
+    for (const i of [0, 7, 63, 99]) bf.set(i)
+    const gotBitfield = waitFor(a, 'bitfield')
+    const gotUnchoke = waitFor(a, 'unchoke')
+    b.bitfield(bf)
+    b.unchoke()
+    await gotBitfield
+    const blocks = Array.from({ length: 12 }, (_, i) => new Uint8Array(16384).fill(i + 1))
+    b.on('request', (_i: number, begin: number, _len: number, respond: (e: Error | null, d?: Uint8Array) => void) => respond(null, blocks[begin / 16384]))
+    await gotUnchoke
+    const got = await Promise.all(blocks.map((_, k) => new Promise<Uint8Array>((resolve, reject) => {
+      a.request(0, k * 16384, 16384, (err, data) => err ? reject(err) : resolve(data!.slice()))
+    })))
+    // The socket really reused one buffer for its reads, and nothing we kept changed with it.
+    expect(new Set(chunks.map(c => c.buffer)).size).toBe(1)
+    expect(a.peerId).toBe(PB)
+    expect(Buffer.from(a.peerIdBytes!).toString('hex')).toBe(PB)
+    expect([0, 7, 63, 99].every(i => a.peerPieces!.get(i))).toBe(true)
+    expect(a.peerPieces!.count()).toBe(4)
+    got.forEach((g, k) => expect(g.every(x => x === k + 1)).toBe(true))
+  })
+})

@@ -27,6 +27,12 @@ export class ActivePiece {
   readonly requesters: Array<SwarmPeer[] | null>
   /** Who sent each received block (smart ban: blame after a hash failure). */
   readonly senders: Array<SwarmPeer | null>
+  /**
+   * A peer writing this block straight into `buffer` (its wire's block sink), from the block's header until
+   * it completes or the peer goes: nobody else's copy of the block is taken meanwhile, since those bytes would
+   * be overwritten.
+   */
+  readonly writers: Array<SwarmPeer | null>
   buffer: Uint8Array
   received = 0
   /** Blocks not requested from anyone. */
@@ -41,6 +47,7 @@ export class ActivePiece {
     this.state = new Uint8Array(this.blockCount)
     this.requesters = new Array(this.blockCount).fill(null)
     this.senders = new Array(this.blockCount).fill(null)
+    this.writers = new Array(this.blockCount).fill(null)
     this.buffer = buffer
     this.free = this.blockCount
   }
@@ -84,8 +91,18 @@ export class ActivePiece {
    */
   receive (block: number, data: Uint8Array, wire: SwarmPeer): readonly SwarmPeer[] | null {
     if (this.state[block] === BLOCK_RECEIVED) return null
+    const writer = this.writers[block]
+    if (writer !== null && writer !== wire) {
+      // Another peer is writing this block in place: its bytes win. This copy is dropped, and its request
+      // with it (so the block is not left waiting for an answer that came).
+      this.unrequest(block, wire)
+      return null
+    }
+    this.writers[block] = null
     if (this.state[block] === BLOCK_FREE) this.free--
-    this.buffer.set(data, block * BLOCK_LENGTH)
+    const at = block * BLOCK_LENGTH
+    // Written in place through the wire's block sink: nothing to copy.
+    if (data.buffer !== this.buffer.buffer || data.byteOffset !== this.buffer.byteOffset + at) this.buffer.set(data, at)
     this.state[block] = BLOCK_RECEIVED
     this.senders[block] = wire
     const list = this.requesters[block]
@@ -101,6 +118,25 @@ export class ActivePiece {
   firstFree (): number {
     if (this.free === 0) return -1
     return this.state.indexOf(BLOCK_FREE)
+  }
+
+  /**
+   * The place in `buffer` for `wire` to write block `block` (begin `begin`, `length` bytes) into, or null:
+   * only for a block requested from `wire`, not received, and not being written by another peer.
+   */
+  writeTarget (wire: SwarmPeer, begin: number, length: number): Uint8Array | null {
+    if (begin % BLOCK_LENGTH !== 0) return null
+    const block = begin / BLOCK_LENGTH
+    if (block >= this.blockCount || this.blockLength(block) !== length) return null
+    if (this.state[block] !== BLOCK_REQUESTED || this.writers[block] !== null) return null
+    if (this.requesters[block]?.includes(wire) !== true) return null
+    this.writers[block] = wire
+    return this.buffer.subarray(begin, begin + length)
+  }
+
+  /** `wire` is gone: its half-written blocks are open to others again (they overwrite the partial bytes). */
+  dropWriter (wire: SwarmPeer): void {
+    for (let b = 0; b < this.blockCount; b++) if (this.writers[b] === wire) this.writers[b] = null
   }
 
   /** `wire` has a pending request in this piece (no allocation: called per active piece on every refill). */

@@ -195,6 +195,16 @@ export class Swarm extends Emitter<SwarmEvents> {
     wire.on('uninterested', () => this.choker.onUninterested(wire))
     wire.on('timeout', () => { st.snubbed = true })
     wire.once('close', () => this.removeWire(wire))
+    // Blocks from this wire land straight in their piece buffers (no intermediate copy or allocation).
+    if ('blockSink' in wire) {
+      wire.blockSink = {
+        target: (index, begin, length) => this.active.get(index)?.writeTarget(wire, begin, length) ?? null,
+        landed: (index, begin, data) => {
+          const piece = this.active.get(index)
+          if (piece !== undefined && piece.writers[begin / BLOCK_LENGTH] === wire) this.onBlock(wire, piece, begin / BLOCK_LENGTH, data)
+        }
+      }
+    }
     const start = (): void => {
       if (wire.destroyed) return
       this.sendAvailability(wire)
@@ -231,7 +241,9 @@ export class Swarm extends Emitter<SwarmEvents> {
     }
     for (const piece of this.active.values()) {
       for (let b = 0; b < piece.blockCount; b++) piece.unrequest(b, wire)
+      piece.dropWriter(wire)
     }
+    if ('blockSink' in wire) wire.blockSink = null
     this.choker.onClose(wire)
     this.scheduleFill()
   }

@@ -10,7 +10,8 @@ export type SwarmPeer = Pick<Wire,
   'destroyed' | 'peerPieces' | 'amInterested' | 'amChoking' | 'peerChoking' | 'peerInterested' | 'peerAllowedFast' |
   'requestCount' | 'requests' | 'peerExtendedHandshake' | 'hasFast' | 'hasExtended' | 'peerId' | 'remoteAddress' |
   'remotePort' | 'setPieces' | 'interested' | 'uninterested' | 'choke' | 'unchoke' | 'have' | 'bitfield' |
-  'haveAll' | 'haveNone' | 'request' | 'cancel' | 'downloadSpeed' | 'uploadSpeed' | 'destroy' | 'on' | 'once'>
+  'haveAll' | 'haveNone' | 'request' | 'cancel' | 'downloadSpeed' | 'uploadSpeed' | 'destroy' | 'on' | 'once'> &
+  Partial<Pick<Wire, 'blockSink'>>
 
 /** What the engine needs of a chunk store (src/storage implements it). */
 export interface PieceStore {

@@ -79,6 +79,14 @@ export interface FrameHandler {
   onExtended? (extId: number, payload: Uint8Array): void
   /** An id this codec does not know; `payload` excludes the id byte. */
   onUnknown? (id: number, payload: Uint8Array): void
+  /**
+   * Where to put the block of a piece message whose 13-byte header just arrived (blocks of at least 1 KiB):
+   * a buffer of exactly `length` bytes, or null for the default (a view or a copy, see the module comment).
+   * The framer writes the block into it as its bytes arrive, then calls onPiece with that same buffer; if the
+   * stream ends or fails first, onPiece is not called (the buffer may hold part of the block).
+   * This is how a download lands straight in its piece buffer: no intermediate copy, no allocation.
+   */
+  pieceTarget? (index: number, begin: number, length: number): Uint8Array | null
 }
 
 export interface FramerOptions {
@@ -327,12 +335,15 @@ export class Framer {
     this.start = this.end // the buffered block bytes are taken below (or were in the chunk anyway)
     this.window = WINDOW_MIN
     const h = this.handler
+    let target = h.onPiece !== undefined && h.pieceTarget !== undefined ? h.pieceTarget(index, begin, len) : null
+    if (target !== null && target.length !== len) target = null
     if (head >= this.base && rest <= chunk.length - off) {
       this.streamEnd += rest
       if (h.onPiece !== undefined) {
         const s = head - this.base
         const view = chunk.subarray(s, s + len)
-        h.onPiece(index, begin, this.copy ? this.copyOut(view) : view)
+        if (target !== null) target.set(view)
+        h.onPiece(index, begin, target ?? (this.copy ? this.copyOut(view) : view))
       }
       return off + rest
     }
@@ -342,7 +353,7 @@ export class Framer {
     this.blockFilled = 0
     this.block = null
     if (h.onPiece !== undefined) {
-      this.block = this.alloc(len)
+      this.block = target ?? this.alloc(len)
       const p = this.mem.buf + head
       this.block.set(u8().subarray(p, p + inBuf))
     }

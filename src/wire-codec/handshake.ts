@@ -68,9 +68,10 @@ export function decodeHandshake (bytes: Uint8Array): { msg: Handshake, used: num
   if (bytes.length < HANDSHAKE_LENGTH) return null
   return {
     msg: {
-      reserved: bytes.slice(20, 28),
-      infoHash: bytes.slice(28, 48),
-      peerId: bytes.slice(48, 68)
+      // Copies, never views (Buffer#slice is a view): `bytes` may be a reused read buffer.
+      reserved: new Uint8Array(bytes.subarray(20, 28)),
+      infoHash: new Uint8Array(bytes.subarray(28, 48)),
+      peerId: new Uint8Array(bytes.subarray(48, 68))
     },
     used: HANDSHAKE_LENGTH
   }

@@ -1,5 +1,5 @@
 export { Wire } from './wire.js'
-export type { WireType, WireOptions, ByteStream, WireEvents, RespondFn } from './types.js'
+export type { WireType, WireOptions, ByteStream, WireEvents, RespondFn, BlockSink } from './types.js'
 export type { WireExtension, WireExtensionClass, ExtendedHandshake } from './extension.js'
 export type { PendingRequest, RequestCallback } from './requests.js'
 export { SpeedMeter } from './speed.js'

@@ -42,6 +42,11 @@ export class RequestTable {
     return true
   }
 
+  /** The pending request for (index, begin), left in place, or undefined. */
+  peek (index: number, begin: number): PendingRequest | undefined {
+    return this.pending.get(requestKey(index, begin))
+  }
+
   /** Removes and returns the pending request for (index, begin), or undefined. */
   take (index: number, begin: number): PendingRequest | undefined {
     const key = requestKey(index, begin)

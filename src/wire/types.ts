@@ -46,6 +46,17 @@ export interface WireOptions {
   maxPeerRequests?: number
 }
 
+/**
+ * Lets the owner of a wire's downloads (the engine) receive blocks straight into its own buffers. `target` is
+ * asked when a piece message's header arrives for a pending request; a buffer it returns is filled and then
+ * delivered to the request's callback as the block (the same object). `landed` is told when such a block
+ * completed after its request was cancelled or timed out (the bytes are in the buffer; the callback is not called).
+ */
+export interface BlockSink {
+  target (index: number, begin: number, length: number): Uint8Array | null
+  landed (index: number, begin: number, block: Uint8Array): void
+}
+
 export type RespondFn = (err: Error | null, block?: Uint8Array) => void
 
 export interface WireEvents {

@@ -25,7 +25,7 @@ import type { ExtendedHandshake, WireExtension, WireExtensionClass } from './ext
 import { RequestTable, requestKey, type PendingRequest, type RequestCallback } from './requests.js'
 import { SpeedMeter } from './speed.js'
 import { addTickable, removeTickable } from './ticker.js'
-import type { ByteStream, WireEvents, WireOptions, WireType } from './types.js'
+import type { BlockSink, ByteStream, WireEvents, WireOptions, WireType } from './types.js'
 import { fromHexOrBytes } from './util.js'
 import { ipToBytes } from '../util/ip.js'
 
@@ -97,6 +97,14 @@ export class Wire extends Emitter<WireEvents> {
   /** All bytes received / sent, protocol overhead included. */
   bytesReceived = 0
   bytesSent = 0
+  /**
+   * Set by the owner of this wire's downloads (the engine) to receive blocks straight into its buffers (see
+   * BlockSink). Then the blocks given to request callbacks and 'piece' listeners are views of its buffers,
+   * valid during the call.
+   */
+  blockSink: BlockSink | null = null
+  /** The buffer the sink gave for the block being received (see pieceTarget). */
+  private sinkTarget: Uint8Array | null = null
   /** Why the wire closed (a WasmTorrentError with a code), or null while open or for a clean close. */
   closeReason: Error | null = null
   destroyed = false
@@ -498,7 +506,7 @@ export class Wire extends Emitter<WireEvents> {
       throw new WireProtocolError('ERR_WIRE_INFO_HASH', 'peer handshake names a different torrent')
     }
     this.infoHash = ih
-    this.peerIdBytes = peerId
+    this.peerIdBytes = peerId // a copy (decodeHandshake): the chunk may be a reused read buffer
     this.peerId = toHex(peerId)
     this.peerExtensions = decodeReserved(reserved)
     this.peerHandshakeReceived = true
@@ -670,9 +678,24 @@ export class Wire extends Emitter<WireEvents> {
     this.emit('cancel', index, begin, length)
   }
 
+  /** FrameHandler: a piece header arrived; the sink may take the block into its own buffer. */
+  pieceTarget (index: number, begin: number, length: number): Uint8Array | null {
+    const sink = this.blockSink
+    if (sink === null || this.destroyed) return null
+    const req = this.requestTable.peek(index, begin)
+    if (req === undefined || req.length !== length) return null
+    const t = sink.target(index, begin, length)
+    this.sinkTarget = t
+    return t
+  }
+
   onPiece (index: number, begin: number, block: Uint8Array): void {
+    const fromSink = block === this.sinkTarget
+    this.sinkTarget = null
     const req = this.requestTable.take(index, begin)
     if (req === undefined) {
+      // The request went away while the block was arriving (cancel, timeout, reject): the sink's bytes landed.
+      if (fromSink) this.blockSink?.landed(index, begin, block)
       if (this.requestTable.takeAbandoned(index, begin)) return // late answer to a cancel or timeout
       if (this.hasFast) this.violation('ERR_WIRE_UNREQUESTED_PIECE', `unrequested block ${index}:${begin}`)
       return // without BEP 6 a cancel can race a piece: drop it, not counted as downloaded
