@@ -6,6 +6,7 @@
 import { createServer, connect, type Socket } from 'node:net'
 import Protocol from 'bittorrent-protocol'
 import { Wire } from '../src/wire/index.js'
+import { dialTcp } from '../src/transport/tcp.js'
 
 const impl = process.argv[2]
 const TOTAL = Number(process.argv[3] ?? 1 << 30)
@@ -17,12 +18,19 @@ const IH = 'ab'.repeat(20)
 const PA = '2d4141303030302d' + '01'.repeat(12)
 const PB = '2d4242303030302d' + '02'.repeat(12)
 
+/** A connected pair; the dialing side is made the way each library's users get it (ours: dialTcp, onread). */
 async function sockets (): Promise<[Socket, Socket]> {
   const server = createServer()
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const accepted = new Promise<Socket>(resolve => server.once('connection', resolve))
-  const c = connect((server.address() as { port: number }).port, '127.0.0.1')
-  await new Promise(resolve => c.once('connect', resolve))
+  const port = (server.address() as { port: number }).port
+  let c: Socket
+  if (impl === 'wasmtorrent') {
+    c = await dialTcp('127.0.0.1', port, { timeout: 5000 })
+  } else {
+    c = connect(port, '127.0.0.1')
+    await new Promise(resolve => c.once('connect', resolve))
+  }
   const s = await accepted
   server.close()
   return [c, s]

@@ -34,7 +34,7 @@ describe('WorkerPool (hash-worker)', () => {
     expect((pool as unknown as { slots: unknown[] }).slots.length).toBe(1)
   })
 
-  it('a caller that keeps a deep queue (createTorrent: 2 x size + 1 jobs) gets every worker', async () => {
+  it('a caller that keeps a deep queue gets every worker; warm(n) starts n at once', async () => {
     const pool = newPool('hash-worker', 2)
     let next = 0
     const one = async (): Promise<void> => {
@@ -43,8 +43,13 @@ describe('WorkerPool (hash-worker)', () => {
         await pool.run({ type: 'verify', data: d, blockLength: 0 }, [d.buffer as ArrayBuffer])
       }
     }
-    await Promise.all(Array.from({ length: 5 }, one))
+    await Promise.all(Array.from({ length: 10 }, one))
     expect((pool as unknown as { slots: unknown[] }).slots.length).toBe(2)
+    const warmed = newPool('hash-worker', 3)
+    warmed.warm(3)
+    expect((warmed as unknown as { slots: unknown[] }).slots.length).toBe(3)
+    warmed.warm(5) // never more than size
+    expect((warmed as unknown as { slots: unknown[] }).slots.length).toBe(3)
   })
 
   it('a worker that dies fails its tasks with ERR_WORKER_FAILED; the next task gets a new worker', async () => {

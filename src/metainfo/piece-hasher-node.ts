@@ -38,6 +38,7 @@ export function createPieceHasher (estimatedBytes: number, opts: { inline?: bool
     }
   }
   const pool = hashPool()
+  pool.warm(pool.size) // every core hashes: the caller keeps 2 x parallelism + 1 jobs queued
   return {
     parallelism: pool.size,
     async hash (parts: HashPart[], pieceLength: number) {
