@@ -71,6 +71,10 @@ if (impl === 'wasmtorrent') {
   seed.on('handshake', () => seed.handshake(IH, PB))
   seed.on('request', (i, b, len, respond) => respond(null, block))
   seed.on('interested', () => seed.unchoke())
+  // As in the engine: blocks land straight in a piece buffer through the wire's block sink (one copy, the
+  // same one webtorrent makes from bittorrent-protocol's views into its piece buffers).
+  const pieceBuffer = new Uint8Array(BLOCKS_PER_PIECE * BLOCK)
+  leech.blockSink = { target: (_i, begin, length) => pieceBuffer.subarray(begin, begin + length), landed: () => {} }
   leech.on('unchoke', () => runLeecher(leech, finish))
   leech.on('ready', () => leech.interested())
   leech.handshake(IH, PA)
