@@ -2,11 +2,11 @@
  * `npm run bench:e2e [-- MiB rounds]`: a file (default 1 GiB, 256 KiB pieces) seeded by libtorrent on
  * 127.0.0.1 over TCP (uTP off everywhere: a downloader trying uTP first would lose seconds to the fallback),
  * downloaded by wasmtorrent (built dist/), libtorrent and webtorrent (npm, its default settings), each in a fresh
- * process, rounds alternating. Reports median MB/s, CPU-s per GiB (all threads of the downloading process)
+ * process, the order rotating each round, with `sync` before every run and one uncounted warm-up run each. Reports median MB/s, CPU-s per GiB (all threads of the downloading process)
  * and peak RSS, with ratios, as a table and JSON (bench/results/e2e-download-latest.json).
  * Targets (issue 5): >= 1.0x libtorrent, >= 2x webtorrent, <= 4 CPU-s/GiB, <= 150 MB RSS.
  */
-import { execFile } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, openSync, writeSync, closeSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -60,13 +60,30 @@ try {
   const ih = await seeder.add({ torrent, save_path: seedDir, seed_mode: true })
   await seeder.waitForStatus(ih, s => s.is_seeding, 60_000)
   const results: Record<string, Run[]> = { wasmtorrent: [], libtorrent: [], webtorrent: [] }
+  // Every downloader starts from the same disk state: dirty pages flushed (the generated file, the last
+  // run's deletions), else whoever runs next pays the kernel's deferred work in its own CPU time. The order
+  // rotates each round so no downloader always runs first.
+  execFileSync('sync')
+  const names = Object.keys(runners)
+  // A warm-up run of each, not counted: the first downloads after setting up the seeder were measured slower
+  // for whoever ran them (page cache and CPU state), which is the machine, not the downloader.
+  for (const name of names) {
+    const out = join(work, `warmup-${name}`)
+    mkdirSync(out)
+    const [cmd, args] = runners[name](torrent, out, seeder.port)
+    await run(cmd, args)
+    rmSync(out, { recursive: true, force: true })
+    execFileSync('sync')
+  }
   for (let r = 0; r < rounds; r++) {
-    for (const name of Object.keys(runners)) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + r) % names.length]
       const out = join(work, `out-${name}-${r}`)
       mkdirSync(out)
       const [cmd, args] = runners[name](torrent, out, seeder.port)
       const res = await run(cmd, args)
       rmSync(out, { recursive: true, force: true })
+      execFileSync('sync')
       results[name].push(res)
       process.stderr.write(`${name.padEnd(12)} ${(res.bytes / res.ms / 1000).toFixed(0).padStart(5)} MB/s  ` +
         `${(res.cpuMs / 1000 / (res.bytes / 2 ** 30)).toFixed(2)} CPU-s/GiB  ${res.rssMB.toFixed(0)} MB RSS\n`)

@@ -52,6 +52,13 @@ describe('WorkerPool (hash-worker)', () => {
     expect((warmed as unknown as { slots: unknown[] }).slots.length).toBe(3)
   })
 
+  it('maxWorkers caps the workers a task can start (verification keeps a core for the main thread)', async () => {
+    const pool = newPool('hash-worker', 4)
+    const tasks = Array.from({ length: 30 }, (_, i) => { const d = piece(i); return pool.run({ type: 'verify', data: d, blockLength: 0 }, [d.buffer as ArrayBuffer], 1) })
+    await Promise.all(tasks)
+    expect((pool as unknown as { slots: unknown[] }).slots.length).toBe(1)
+  })
+
   it('a worker that dies fails its tasks with ERR_WORKER_FAILED; the next task gets a new worker', async () => {
     const pool = newPool('hash-worker', 1)
     pool.warm()

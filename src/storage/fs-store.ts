@@ -14,7 +14,8 @@
  * on disk stay readable and later writes are attempted again (the disk may have room by then).
  *
  * Concurrency: positioned reads and writes do not share a file position, so any number of puts and gets
- * may run at once, on the same file too; a piece that spans files is handled one file at a time.
+ * may run at once; writes to one file are queued one at a time (see writeSegment), reads are not; a piece
+ * that spans files is handled one file at a time.
  */
 import { constants } from 'node:fs'
 import { mkdir, open, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises'
@@ -84,6 +85,9 @@ export class FsStore implements ChunkStore {
     this.preallocate = opts.preallocate ?? false
     this.cache = new FdCache((i, writable) => this.openFile(i, writable), opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES)
   }
+
+  /** Per file: the last write queued (see writeSegment). */
+  private readonly writeTails = new Map<number, Promise<void>>()
 
   get closed (): boolean {
     return this.ops.shut
@@ -245,7 +249,21 @@ export class FsStore implements ChunkStore {
     return this.emptyFiles
   }
 
-  private async writeSegment (s: Segment, data: Uint8Array): Promise<void> {
+  /**
+   * Writes go to a file one at a time (other files in parallel). Concurrent positioned writes to one file
+   * contend on its inode lock in the kernel and gain nothing: measured on a 1 GiB download (ext4), the libuv
+   * threads spent 1.4-1.5 CPU-s writing with 4 at once, 0.95-1.1 with one.
+   */
+  private writeSegment (s: Segment, data: Uint8Array): Promise<void> {
+    const prev = this.writeTails.get(s.file)
+    const next = prev === undefined ? this.writeSegmentNow(s, data) : prev.then(() => this.writeSegmentNow(s, data))
+    const tail = next.then(() => {}, () => {})
+    this.writeTails.set(s.file, tail)
+    void tail.then(() => { if (this.writeTails.get(s.file) === tail) this.writeTails.delete(s.file) })
+    return next
+  }
+
+  private async writeSegmentNow (s: Segment, data: Uint8Array): Promise<void> {
     try {
       await this.cache.use(s.file, true, async h => {
         for (let done = 0; done < s.length;) {

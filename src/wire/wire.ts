@@ -51,6 +51,9 @@ const WRITE_COALESCE = 256 * 1024
 // what sits idle in the pool at 16 MiB.
 const OUT_POOL_SIZE = 64
 const outPool: Uint8Array[] = []
+// Writes smaller than this (a leecher's batch of requests, haves) get an exact-size buffer: taking a pooled
+// 256 KiB buffer for them grew the pool, and a downloader's RSS, by up to 16 MiB for a few KiB of messages.
+const POOLED_WRITE_MIN = 32 * 1024
 
 export type { WireType, WireOptions, ByteStream } from './types.js'
 
@@ -452,7 +455,7 @@ export class Wire extends Emitter<WireEvents> {
       } else {
         // A pooled buffer, back in the pool once the stream has taken the bytes (the write callback):
         // a steady transfer allocates nothing here.
-        const buf = n <= WRITE_COALESCE ? (outPool.pop() ?? new Uint8Array(WRITE_COALESCE)) : new Uint8Array(n)
+        const buf = n >= POOLED_WRITE_MIN && n <= WRITE_COALESCE ? (outPool.pop() ?? new Uint8Array(WRITE_COALESCE)) : new Uint8Array(n)
         let off = 0
         for (let k = i; k < j; k++) { buf.set(segs[k], off); off += segs[k].length }
         if (buf.length === WRITE_COALESCE) {

@@ -6,8 +6,8 @@
  * - Tasks wait in one queue and go to a worker that has said it is ready, never to one still starting: a
  *   worker takes ~50-500 ms to start, and tasks queued behind its start-up would finish after later tasks.
  * - A ready worker holds at most MAX_IN_FLIGHT tasks, so it never waits for the main thread.
- * - Workers start lazily (or with warm()), up to `size` (one per core by default), one more only when every
- *   worker has SPAWN_QUEUE_DEPTH tasks in flight or tasks still wait.
+ * - Workers start lazily (or with warm(n)), up to `size` (one per core by default), one more only when every
+ *   ready worker is full and tasks still wait.
  * - Idle workers are unref'd, so an idle pool never keeps the process alive; `destroy()` ends them.
  * - A worker that dies fails its tasks with ERR_WORKER_FAILED and is replaced on the next task.
  * Protocol: the worker posts `{ ready: true }` once it listens; the pool posts `{ id, task }`; the worker
@@ -19,11 +19,6 @@ import type { Worker } from 'node:worker_threads'
 import { WasmTorrentError } from '../errors.js'
 import { spawnWorker } from './spawn.js'
 
-// A new worker starts when every worker has this many tasks in flight. Starting one costs ~0.1 CPU-s (Node's
-// internal module compile in the new thread), and one thread hashes ~1.7 GB/s, more than verification needs at
-// most download speeds: at 300 MB/s pieces complete in bursts of a few, which one worker absorbs.
-const SPAWN_QUEUE_DEPTH = 6
-
 // Tasks a ready worker holds at once. Enough that it never idles while the main thread is busy elsewhere
 // (with 2, measured on a 250 MB/s download, verification fell behind and 100 MB of pieces queued up).
 const MAX_IN_FLIGHT = 8
@@ -32,6 +27,7 @@ interface Task {
   id: number
   task: unknown
   transfer: ArrayBuffer[]
+  maxWorkers: number
   resolve: (v: unknown) => void
   reject: (e: unknown) => void
 }
@@ -62,11 +58,14 @@ export class WorkerPool {
     this.size = Math.max(1, size)
   }
 
-  /** Runs `task` on a worker; `transfer` lists ArrayBuffers to move instead of copy. */
-  run<T> (task: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+  /**
+   * Runs `task` on a worker; `transfer` lists ArrayBuffers to move instead of copy. `maxWorkers` caps how many
+   * workers this task may make the pool start (it still runs on any that exist).
+   */
+  run<T> (task: unknown, transfer: ArrayBuffer[] = [], maxWorkers = this.size): Promise<T> {
     if (this.destroyed) return Promise.reject(new WasmTorrentError('ERR_WORKER_POOL_DESTROYED', 'the worker pool was destroyed'))
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, transfer, resolve: resolve as (v: unknown) => void, reject })
+      this.queue.push({ id: this.nextId++, task, transfer, maxWorkers, resolve: resolve as (v: unknown) => void, reject })
       this.dispatch()
     })
   }
@@ -106,10 +105,11 @@ export class WorkerPool {
       if (best.pending.size === 1) best.worker.ref()
       best.worker.postMessage({ id: t.id, task: t.task }, t.transfer)
     }
-    // Every worker busy with SPAWN_QUEUE_DEPTH tasks or more (or work still waiting) and none starting: one more
-    // worker, if allowed. Batch callers (createTorrent keeps 2 x size + 1 jobs queued) get every core this way.
-    if (this.slots.length < this.size && this.slots.every(s => s.ready) &&
-        (this.queue.length > 0 || this.slots.every(s => s.pending.size >= SPAWN_QUEUE_DEPTH))) this.spawn()
+    // Work still waiting with every ready worker full and none starting: one more worker, if allowed. Starting
+    // one costs ~0.1 CPU-s (Node's internal module compile in the new thread) and one thread hashes ~1.7 GB/s:
+    // verification at download speeds stays on one worker (on 2 cores a second only competed with the main
+    // thread). Batch callers that will use every core (createTorrent) warm them all up front.
+    if (this.queue.length > 0 && this.slots.length < Math.min(this.size, this.queue[0].maxWorkers) && this.slots.every(s => s.ready)) this.spawn()
   }
 
   private spawn (): Slot {
