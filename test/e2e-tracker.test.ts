@@ -97,3 +97,45 @@ describe.skipIf(!needs('opentracker and python3-libtorrent', system.command('ope
     expect(sameTree(src2, join(out2, 'album'))).toEqual([])
   })
 })
+
+describe.skipIf(!needs('python3-libtorrent', system.libtorrent()))('with libtorrent through bittorrent-tracker', () => {
+  let tracker: BtTracker
+  beforeAll(async () => { tracker = await startBtTracker() })
+  afterAll(async () => { await tracker?.close() })
+
+  it('our client downloads from a libtorrent seeder (UDP tracker) and libtorrent downloads from us (HTTP tracker)', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs')
+    // libtorrent seeds; we find it through the UDP tracker.
+    const lt = await LtPeer.start({ utp: false })
+    lts.push(lt)
+    const src = join(dir(), 'album')
+    writeTree(src, 14)
+    await lt.create({ path: src, out: join(src, '..', 'a.torrent'), piece_length: 32768, trackers: [tracker.udp] })
+    const ih = await lt.add({ torrent: join(src, '..', 'a.torrent'), save_path: join(src, '..') })
+    await lt.waitForStatus(ih, s => s.is_seeding, 20000)
+    const us = await client()
+    const out = dir()
+    const t = us.add(readFileSync(join(src, '..', 'a.torrent')), { path: out }) // no peers given: only the tracker knows
+    const sources: string[] = []
+    t.on('peer', (_addr: string, source: string) => sources.push(source))
+    await waitFor(t, 'done', 60000)
+    expect(sameTree(src, join(out, 'album'))).toEqual([])
+    expect(sources).toContain('tracker')
+
+    // We seed; libtorrent finds us through the HTTP tracker.
+    const src2 = join(dir(), 'album')
+    writeTree(src2, 15)
+    const seeder = await client()
+    const seeded = seeder.seed(src2, { announceList: [[tracker.http]], pieceLength: 16384 })
+    await waitFor(seeded, 'ready', 15000)
+    const tf = join(dir(), 'b.torrent')
+    writeFileSync(tf, seeded.torrentFile!)
+    const lt2 = await LtPeer.start({ utp: false })
+    lts.push(lt2)
+    const out2 = dir()
+    const ih2 = await lt2.add({ torrent: tf, save_path: out2 })
+    const st = await lt2.waitForStatus(ih2, s => s.is_seeding, 60000)
+    expect(st.progress).toBe(1)
+    expect(sameTree(src2, join(out2, 'album'))).toEqual([])
+  })
+})
