@@ -56,45 +56,59 @@ describe('downloads between our clients found only through bittorrent-tracker', 
   }
 })
 
+/**
+ * libtorrent seeds a tree announced to `trackerForLt`; our client (no peers given) finds it through the tracker
+ * and completes. `allow` whitelists an info-hash first (opentracker).
+ */
+async function weDownloadFromLibtorrent (trackerForLt: string, seed: number, allow?: (ih: string) => Promise<void>): Promise<string[]> {
+  const { readFileSync } = await import('node:fs')
+  const lt = await LtPeer.start({ utp: false })
+  lts.push(lt)
+  const src = join(dir(), 'album')
+  writeTree(src, seed)
+  const made = await lt.create({ path: src, out: join(src, '..', 'a.torrent'), piece_length: 32768, trackers: [trackerForLt] })
+  await allow?.(made.info_hash!)
+  const ih = await lt.add({ torrent: join(src, '..', 'a.torrent'), save_path: join(src, '..') })
+  await lt.waitForStatus(ih, s => s.is_seeding, 20000)
+  const us = await client()
+  const out = dir()
+  const t = us.add(readFileSync(join(src, '..', 'a.torrent')), { path: out })
+  const sources: string[] = []
+  t.on('peer', (_addr: string, source: string) => sources.push(source))
+  await waitFor(t, 'done', 60000)
+  expect(sameTree(src, join(out, 'album'))).toEqual([])
+  return sources
+}
+
+/** We seed a tree announced to `trackerForUs`; libtorrent, given only the .torrent, finds us and completes. */
+async function libtorrentDownloadsFromUs (trackerForUs: string, seed: number, allow?: (ih: string) => Promise<void>): Promise<void> {
+  const { writeFileSync } = await import('node:fs')
+  const src = join(dir(), 'album')
+  writeTree(src, seed)
+  const seeder = await client()
+  const seeded = seeder.seed(src, { announceList: [[trackerForUs]], pieceLength: 16384 })
+  await waitFor(seeded, 'ready', 15000)
+  await allow?.(seeded.infoHash)
+  const tf = join(dir(), 'b.torrent')
+  writeFileSync(tf, seeded.torrentFile!)
+  const lt = await LtPeer.start({ utp: false })
+  lts.push(lt)
+  const out = dir()
+  const ih = await lt.add({ torrent: tf, save_path: out })
+  const st = await lt.waitForStatus(ih, s => s.is_seeding, 60000)
+  expect(st.progress).toBe(1)
+  expect(sameTree(src, join(out, 'album'))).toEqual([])
+}
+
 describe.skipIf(!needs('opentracker and python3-libtorrent', system.command('opentracker') && system.libtorrent()))('with libtorrent through opentracker', () => {
   let ot: OpenTracker
   afterAll(async () => { await ot?.stop() })
 
   it('our client downloads from a libtorrent seeder (HTTP tracker) and libtorrent downloads from us (UDP tracker)', async () => {
     ot = await OpenTracker.start()
-    // libtorrent seeds; we find it through the HTTP tracker.
-    const lt = await LtPeer.start({ utp: false })
-    lts.push(lt)
-    const src = join(dir(), 'album')
-    writeTree(src, 12)
-    const made = await lt.create({ path: src, out: join(src, '..', 'a.torrent'), piece_length: 32768, trackers: [ot.httpAnnounce] })
-    await ot.allow(made.info_hash!)
-    const ih = await lt.add({ torrent: join(src, '..', 'a.torrent'), save_path: join(src, '..') })
-    await lt.waitForStatus(ih, s => s.is_seeding, 20000)
-    const us = await client()
-    const out = dir()
-    const { readFileSync } = await import('node:fs')
-    const t = us.add(readFileSync(join(src, '..', 'a.torrent')), { path: out })
-    await waitFor(t, 'done', 60000)
-    expect(sameTree(src, join(out, 'album'))).toEqual([])
-
-    // We seed; libtorrent finds us through the UDP tracker.
-    const src2 = join(dir(), 'album')
-    writeTree(src2, 13)
-    const seeder = await client()
-    const seeded = seeder.seed(src2, { announceList: [[ot.udpAnnounce]], pieceLength: 16384 })
-    await waitFor(seeded, 'ready', 15000)
-    await ot.allow(seeded.infoHash)
-    const { writeFileSync } = await import('node:fs')
-    const tf = join(dir(), 'b.torrent')
-    writeFileSync(tf, seeded.torrentFile!)
-    const lt2 = await LtPeer.start({ utp: false })
-    lts.push(lt2)
-    const out2 = dir()
-    const ih2 = await lt2.add({ torrent: tf, save_path: out2 })
-    const st = await lt2.waitForStatus(ih2, s => s.is_seeding, 60000)
-    expect(st.progress).toBe(1)
-    expect(sameTree(src2, join(out2, 'album'))).toEqual([])
+    const allow = (ih: string): Promise<void> => ot.allow(ih)
+    expect(await weDownloadFromLibtorrent(ot.httpAnnounce, 12, allow)).toContain('tracker')
+    await libtorrentDownloadsFromUs(ot.udpAnnounce, 13, allow)
   })
 })
 
@@ -104,38 +118,7 @@ describe.skipIf(!needs('python3-libtorrent', system.libtorrent()))('with libtorr
   afterAll(async () => { await tracker?.close() })
 
   it('our client downloads from a libtorrent seeder (UDP tracker) and libtorrent downloads from us (HTTP tracker)', async () => {
-    const { readFileSync, writeFileSync } = await import('node:fs')
-    // libtorrent seeds; we find it through the UDP tracker.
-    const lt = await LtPeer.start({ utp: false })
-    lts.push(lt)
-    const src = join(dir(), 'album')
-    writeTree(src, 14)
-    await lt.create({ path: src, out: join(src, '..', 'a.torrent'), piece_length: 32768, trackers: [tracker.udp] })
-    const ih = await lt.add({ torrent: join(src, '..', 'a.torrent'), save_path: join(src, '..') })
-    await lt.waitForStatus(ih, s => s.is_seeding, 20000)
-    const us = await client()
-    const out = dir()
-    const t = us.add(readFileSync(join(src, '..', 'a.torrent')), { path: out }) // no peers given: only the tracker knows
-    const sources: string[] = []
-    t.on('peer', (_addr: string, source: string) => sources.push(source))
-    await waitFor(t, 'done', 60000)
-    expect(sameTree(src, join(out, 'album'))).toEqual([])
-    expect(sources).toContain('tracker')
-
-    // We seed; libtorrent finds us through the HTTP tracker.
-    const src2 = join(dir(), 'album')
-    writeTree(src2, 15)
-    const seeder = await client()
-    const seeded = seeder.seed(src2, { announceList: [[tracker.http]], pieceLength: 16384 })
-    await waitFor(seeded, 'ready', 15000)
-    const tf = join(dir(), 'b.torrent')
-    writeFileSync(tf, seeded.torrentFile!)
-    const lt2 = await LtPeer.start({ utp: false })
-    lts.push(lt2)
-    const out2 = dir()
-    const ih2 = await lt2.add({ torrent: tf, save_path: out2 })
-    const st = await lt2.waitForStatus(ih2, s => s.is_seeding, 60000)
-    expect(st.progress).toBe(1)
-    expect(sameTree(src2, join(out2, 'album'))).toEqual([])
+    expect(await weDownloadFromLibtorrent(tracker.udp, 14)).toContain('tracker')
+    await libtorrentDownloadsFromUs(tracker.http, 15)
   })
 })

@@ -13,20 +13,11 @@ import { needs } from './helpers/system.js'
 
 const ok = needs('root + ip netns + miniupnpd + nftables (apt: miniupnpd miniupnpd-nftables nftables)', netnsSupported() && miniupnpdAvailable())
 
-// TCP connect from the internet namespace: 'open' only when the router forwards the port to the client.
-const PROBE = `
-const s = require('net').connect({ host: process.argv[1], port: Number(process.argv[2]) })
-const t = setTimeout(() => { console.log('timeout'); process.exit(0) }, 3000)
-s.on('connect', () => { console.log('open'); clearTimeout(t); s.destroy(); process.exit(0) })
-s.on('error', e => { console.log(e.code); clearTimeout(t); process.exit(0) })
-`
-
 describe.skipIf(!ok)('full client: NAT traversal against miniupnpd in network namespaces', () => {
   const lab = new Lab()
   const router = new Router(lab)
 
-  const probe = async (port: number): Promise<string> =>
-    (await lab.run(router.internet, process.execPath, ['-e', PROBE, ROUTER_WAN_IP, String(port)])).trim()
+  const probe = (port: number): Promise<string> => router.probe(port)
   /** Lease file lines for external `port`, as PROTO:EXT:INTIP:INTPORT (timestamp and description dropped). */
   const leasesFor = (port: number): string[] =>
     router.leases().filter(l => l.split(':')[1] === String(port)).map(l => l.split(':').slice(0, 4).join(':')).sort()

@@ -15,20 +15,11 @@ import { needs } from './helpers/system.js'
 const ok = needs('root + ip netns + miniupnpd + nftables (apt: miniupnpd miniupnpd-nftables nftables)', netnsSupported() && miniupnpdAvailable())
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-// TCP connect from the internet namespace: 'open' only when the router forwards the port to the client.
-const PROBE = `
-const s = require('net').connect({ host: process.argv[1], port: Number(process.argv[2]) })
-const t = setTimeout(() => { console.log('timeout'); process.exit(0) }, 3000)
-s.on('connect', () => { console.log('open'); clearTimeout(t); s.destroy(); process.exit(0) })
-s.on('error', e => { console.log(e.code); clearTimeout(t); process.exit(0) })
-`
-
 describe.skipIf(!ok)('NAT traversal against miniupnpd in network namespaces', () => {
   const lab = new Lab()
   const router = new Router(lab)
 
-  const probe = async (port: number): Promise<string> =>
-    (await lab.run(router.internet, process.execPath, ['-e', PROBE, ROUTER_WAN_IP, String(port)])).trim()
+  const probe = (port: number): Promise<string> => router.probe(port)
 
   const leasesFor = (port: number): string[] => router.leases().filter(l => l.split(':')[1] === String(port))
 

@@ -58,6 +58,14 @@ export interface RouterOptions {
   natpmp?: boolean
 }
 
+// TCP connect from the internet namespace: 'open' only when the router forwards the port to the client.
+const PROBE = `
+const s = require('net').connect({ host: process.argv[1], port: Number(process.argv[2]) })
+const t = setTimeout(() => { console.log('timeout'); process.exit(0) }, 3000)
+s.on('connect', () => { console.log('open'); clearTimeout(t); s.destroy(); process.exit(0) })
+s.on('error', e => { console.log(e.code); clearTimeout(t); process.exit(0) })
+`
+
 export class Router {
   client = ''
   router = ''
@@ -65,6 +73,11 @@ export class Router {
   readonly dir: string
   miniupnpd: LabProcess | null = null
   stun: LabProcess | null = null
+
+  /** Dials the router's WAN address at `port` from the internet namespace: 'open', 'timeout' or an error code. */
+  async probe (port: number): Promise<string> {
+    return (await this.lab.run(this.internet, process.execPath, ['-e', PROBE, ROUTER_WAN_IP, String(port)])).trim()
+  }
 
   constructor (private readonly lab: Lab) {
     // Config and lease files of routers whose test process died (SIGKILL: no afterAll) go first.
