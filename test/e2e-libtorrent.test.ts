@@ -200,6 +200,33 @@ describe.skipIf(!haveLt)('e2e with libtorrent', () => {
     return peer.events.filter(e => e.type === 'hash_failed_alert' && e.info_hash === ih).length
   }
 
+  // libtorrent with encryption forced on its outgoing connections: it opens with MSE/PE, which we answer.
+  // Allowed levels 'both' (we pick plaintext) and 'rc4' (every byte after the handshake RC4 both ways).
+  for (const level of ['both', 'rc4'] as const) {
+    it(`seeds to libtorrent dialing us with MSE/PE forced (allowed: ${level})`, async () => {
+      const us = await ourClient(clients)
+      const seeded = us.seed(tree.src, { pieceLength: tree.pieceLength })
+      await waitFor(seeded, 'ready', 30_000)
+      const modes: string[] = []
+      seeded.on('wire', w => modes.push((w as unknown as { stream: { mode?: string } }).stream.mode ?? 'none'))
+      const peer = await LtPeer.start({ utp: false })
+      lts.push(peer)
+      // settings_pack values: enc_policy pe_forced = 0; enc_level pe_rc4 = 2, pe_both = 3.
+      await peer.call('settings', { settings: { out_enc_policy: 0, allowed_enc_level: level === 'rc4' ? 2 : 3, prefer_rc4: level === 'rc4' } })
+      const tf = join(tmp.dir(), 'ours.torrent')
+      writeFileSync(tf, seeded.torrentFile!)
+      const out = tmp.dir()
+      const ih = await peer.add({ torrent: tf, save_path: out })
+      await peer.waitForStatus(ih, s => s.state === 'downloading', 10_000)
+      await peer.connect(ih, us.torrentPort)
+      await ltDownloaded(peer, ih, us.peerId, 30_000)
+      expect([...new Set(modes)]).toEqual([level === 'rc4' ? 'mse-rc4' : 'mse-plaintext'])
+      assertSame(tree, out)
+      await peer.stop()
+      await us.destroy()
+    }, 60_000)
+  }
+
   for (const kind of ['tcp', 'utp'] as const) {
     for (const [which, dialer] of [['tree', 'libtorrent'], ['tree', 'we'], ['big', 'we']] as const) {
       it(`seeds the ${which === 'tree' ? 'multi-file tree' : '64 MiB file'} to libtorrent over ${kind} (${dialer} dial${dialer === 'we' ? '' : 's'})`, async () => {

@@ -2,8 +2,8 @@
  * End to end with webtorrent (npm 3.0.21) running in its own process on 127.0.0.1 (issue 5 item 8; issue 4:
  * "with webtorrent (npm) over TCP in both directions"): we download from it and seed to it, on the multi-file
  * tree and the ~64 MiB file, byte-identical. webtorrent keeps its default encryption setting (secure: 1, BEP 8
- * MSE/PE with plaintext fallback) when we dial it; when it dials us it must be told secure: 0, since we have no
- * MSE/PE and its outgoing connections start with an encrypted handshake when secure is on.
+ * MSE/PE with plaintext fallback) when we dial it; when it dials us it opens with an MSE/PE handshake, which we
+ * answer (src/mse); the plaintext cases use secure: 0.
  * webtorrent does not create 0-byte files when it downloads: those are allowed to be absent on its side.
  */
 import { join } from 'node:path'
@@ -116,5 +116,27 @@ describe('e2e with webtorrent (npm)', () => {
       expect([...new Set(types)]).toEqual([`${kind}Incoming`])
       assertSame(tree, out, true)
     }, 30_000)
+  }
+
+  // webtorrent's default (secure: 1) opens with an MSE/PE handshake offering plaintext and RC4: we answer and
+  // pick plaintext. secure: 2 offers RC4 only: every byte after the handshake is RC4 both ways.
+  for (const secure of [1, 2] as const) {
+    it(`seeds to webtorrent dialing us with MSE/PE (secure: ${secure}, ${secure === 1 ? 'plaintext selected' : 'RC4'})`, async () => {
+      const us = await ourClient(clients)
+      const seeded = us.seed(tree.src, { pieceLength: tree.pieceLength })
+      await waitFor(seeded, 'ready', 30_000)
+      const types = wireTypes(seeded)
+      // The stream under each wire says how its handshake went ('mse-plaintext' / 'mse-rc4' / 'plaintext').
+      const modes: string[] = []
+      seeded.on('wire', (w: Wire) => modes.push((w as unknown as { stream: { mode?: string } }).stream.mode ?? 'none'))
+      const wt = await wtPeer({ secure, utp: false })
+      const out = tmp.dir()
+      const ih = await wt.add(seeded.torrentFile!, out)
+      await wt.addPeer(ih, `127.0.0.1:${us.torrentPort}`)
+      await wt.whenDone(ih, 20_000)
+      expect([...new Set(types)]).toEqual(['tcpIncoming'])
+      expect([...new Set(modes)]).toEqual([secure === 1 ? 'mse-plaintext' : 'mse-rc4'])
+      assertSame(tree, out, true)
+    }, 40_000)
   }
 })

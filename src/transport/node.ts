@@ -8,6 +8,7 @@ import { closeTcp, dialTcp, listenTcp } from './tcp.js'
 import { bindUtp, closeUtp, dialUtp, loadUtp, type UtpConnection, type UtpSocket } from './utp.js'
 import type { DialOptions, IncomingConnection, Transport, TransportKind, TransportOptions, TransportSocket } from './types.js'
 import { normalizeHost } from './address.js'
+import { MseResponder } from '../mse/responder.js'
 
 // Bounded retries when listen(0) gets a TCP port whose UDP twin is taken: a handful of collisions in a row
 // means something is wrong (a port-range exhaustion), not bad luck.
@@ -29,6 +30,12 @@ export class NodeTransport implements Transport {
   constructor (opts: TransportOptions = {}) {
     this.utp = opts.utp !== false && UTP_SUPPORT
     this.listenAttempts = opts.listenAttempts ?? DEFAULT_LISTEN_ATTEMPTS
+  }
+
+  acceptEncrypted (socket: TransportSocket, infoHashes: () => Iterable<string>): TransportSocket {
+    const wrapped: TransportSocket = new MseResponder(socket, { infoHashes })
+    wrapped.localPort = socket.localPort
+    return wrapped
   }
 
   async listen (port: number, host: string | undefined, onConnection: (c: IncomingConnection) => void): Promise<number> {

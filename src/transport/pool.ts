@@ -357,7 +357,9 @@ export class ConnectionPool extends Emitter<PoolEvents> {
 
   private onIncoming (c: IncomingConnection): void {
     const type: WireType = c.kind === 'tcp' ? 'tcpIncoming' : 'utpIncoming'
-    const conn = this.acceptStream(c.socket, type, c.kind, c.remoteAddress, c.remotePort)
+    // Peers that open with an MSE/PE handshake (libtorrent, Transmission, webtorrent's default) are accepted too.
+    const stream = this.transport.acceptEncrypted?.(c.socket, () => this.torrents.keys()) ?? c.socket
+    const conn = this.acceptStream(stream, type, c.kind, c.remoteAddress, c.remotePort)
     if (conn !== null) conn.localPort = c.socket.localPort
   }
 

@@ -49,6 +49,11 @@ export interface Transport {
    * that cannot be bound on both rejects with ERR_TRANSPORT_LISTEN.
    */
   listen (port: number, host: string | undefined, onConnection: (c: IncomingConnection) => void): Promise<number>
+  /**
+   * Wraps an incoming connection so that peers opening with an MSE/PE encrypted handshake can connect too
+   * (plaintext handshakes pass through). `infoHashes` lists the torrents they may ask for. Node only.
+   */
+  acceptEncrypted? (socket: TransportSocket, infoHashes: () => Iterable<string>): TransportSocket
   /** One connection attempt on one transport. uTP dials go out from the listening UDP socket (listen first). */
   dial (kind: TransportKind, host: string, port: number, opts: DialOptions): Promise<TransportSocket>
   /** Stops listening and releases the sockets; connections must be destroyed by their owners first. */
