@@ -208,7 +208,7 @@ describe('Discovery: sources', () => {
     d.start(6881)
     await sleep(1)
     dht.peer(IH, '7.7.7.7', 7)
-    dht.peer('bb'.repeat(20), '8.8.8.8', 8) // another torrent's peer
+    dht.peer('bb'.repeat(20), '203.0.113.8', 8) // another torrent's peer
     expect(peers).toEqual([['7.7.7.7:7', 'dht']])
     await sleep(40)
     expect(dht.calls).toContain(`lookup ${IH}`) // first lookup after 10 ms

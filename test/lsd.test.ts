@@ -239,7 +239,7 @@ describe('Lsd scheduling and filtering (fake socket, fake clock)', () => {
     sock.deliver('garbage')
     sock.deliver(new Uint8Array(2000))
     sock.onLink = false
-    sock.deliver(formatLsdMessage({ port: 7002, infoHashes: [X] }), '8.8.8.8')
+    sock.deliver(formatLsdMessage({ port: 7002, infoHashes: [X] }), '203.0.113.8')
     expect(peers).toEqual([{ host: '192.168.1.20', port: 7000, infoHash: X }])
     expect(lsd.stats).toMatchObject({ received: 5, peers: 1, ownIgnored: 1, invalid: 2, offLink: 1, unknown: 1 })
   })

@@ -6,7 +6,7 @@ import { takeViolations } from './setup/network-guard.js'
 describe('the test network guard', () => {
   it('refuses TCP and UDP to anything but loopback, and allows loopback', () => {
     expect(() => connect(6881, '10.0.0.1')).toThrow(/network rule/)
-    expect(() => connect({ host: '8.8.8.8', port: 53 })).toThrow(/network rule/)
+    expect(() => connect({ host: '203.0.113.8', port: 53 })).toThrow(/network rule/)
     expect(() => connect({ host: 'router.example', port: 6881 })).toThrow(/network rule/)
     const udp = createSocket('udp4')
     expect(() => udp.send(Buffer.from('x'), 6771, '239.192.152.143')).toThrow(/network rule/)
@@ -16,7 +16,7 @@ describe('the test network guard', () => {
     ok.on('error', () => {})
     ok.destroy()
     expect(takeViolations().map(e => e.message.replace(/ refused.*/, ''))).toEqual([
-      'network rule: TCP connect to 10.0.0.1', 'network rule: TCP connect to 8.8.8.8',
+      'network rule: TCP connect to 10.0.0.1', 'network rule: TCP connect to 203.0.113.8',
       'network rule: TCP connect to router.example', 'network rule: UDP send to 239.192.152.143',
       'network rule: UDP send to 192.168.1.1'
     ])

@@ -31,7 +31,7 @@ describe('compact peers (BEP 23, BEP 7)', () => {
     expect(parseIPv6('1:2:3:4:5:6:7:8')).toHaveLength(16)
   })
   it('round-trips IPv4', () => {
-    const peers = [{ host: '192.168.1.20', port: 51413 }, { host: '8.8.8.8', port: 1 }]
+    const peers = [{ host: '198.51.100.20', port: 51413 }, { host: '203.0.113.8', port: 1 }]
     expect(decodeCompactPeers(encodeCompactPeers(peers, 4), 4)).toEqual(peers)
   })
 })
