@@ -19,8 +19,9 @@ import {
   Framer, decodeHandshake, decodeReserved, encodeHandshake, encodeReserved, HANDSHAKE_LENGTH,
   encodeKeepAlive, encodeChoke, encodeUnchoke, encodeInterested, encodeNotInterested, encodeBitfield,
   encodePieceHeader, encodePort, encodeSuggest, encodeHaveAll, encodeHaveNone, encodeAllowedFast,
-  encodeExtended, encodeRequests, encodeCancels, encodeRejects, encodeHaves
+  encodeExtended
 } from '../wire-codec/index.js'
+import { Outbox, RUN_CANCEL, RUN_HAVE, RUN_REJECT, RUN_REQUEST } from './outbox.js'
 import type { ExtendedHandshake, WireExtension, WireExtensionClass } from './extension.js'
 import { RequestTable, requestKey, type PendingRequest, type RequestCallback } from './requests.js'
 import { SpeedMeter } from './speed.js'
@@ -44,17 +45,6 @@ const MAX_BAD_REQUESTS = 20
 // Availability messages (haves, bitfield) kept while the piece count is unknown (magnet before metadata);
 // BEP 3 puts at most one have per piece, so a peer that sends more than this is ignored past it.
 const MAX_EARLY_HAVES = 65_536
-// Outgoing messages of one turn are concatenated into writes of at most this many bytes (see flush()).
-// Measured on loopback TCP: 256 KiB writes move ~1.9x the bytes per CPU-second of 16 KiB writes.
-const WRITE_COALESCE = 256 * 1024
-// Output buffers shared by all wires of the process, recycled after each write completes. 64 x 256 KiB bounds
-// what sits idle in the pool at 16 MiB.
-const OUT_POOL_SIZE = 64
-const outPool: Uint8Array[] = []
-// Writes smaller than this (a leecher's batch of requests, haves) get an exact-size buffer: taking a pooled
-// 256 KiB buffer for them grew the pool, and a downloader's RSS, by up to 16 MiB for a few KiB of messages.
-const POOLED_WRITE_MIN = 32 * 1024
-
 export type { WireType, WireOptions, ByteStream } from './types.js'
 
 export class Wire extends Emitter<WireEvents> {
@@ -99,7 +89,7 @@ export class Wire extends Emitter<WireEvents> {
   uploaded = 0
   /** All bytes received / sent, protocol overhead included. */
   bytesReceived = 0
-  bytesSent = 0
+  get bytesSent (): number { return this.out.bytesSent }
   /**
    * Set by the owner of this wire's downloads (the engine) to receive blocks straight into its buffers (see
    * BlockSink). Then the blocks given to request callbacks and 'piece' listeners are views of its buffers,
@@ -131,7 +121,6 @@ export class Wire extends Emitter<WireEvents> {
   private hsBuffer: Uint8Array | null = null
   private readonly created = Date.now()
   private lastReceived = Date.now()
-  private lastSent = Date.now()
   private nextExtId = 1
   private availabilitySeen = false
   private earlyBitfield: Uint8Array | null = null
@@ -140,15 +129,13 @@ export class Wire extends Emitter<WireEvents> {
   /** Incoming requests not yet answered: key -> length while live, -length once the peer cancelled it. */
   private readonly peerRequestTable = new Map<number, number>()
   private badRequests = 0
-  // Output coalescing: segments in order; u32 triples of the current run of one batchable message kind.
-  private outSegments: Uint8Array[] = []
-  private runKind = 0
-  private run: number[] = []
-  private flushScheduled = false
+  /** Outgoing messages, batched and coalesced per turn (outbox.ts). */
+  private readonly out: Outbox
 
   constructor (stream: ByteStream, opts: WireOptions = {}) {
     super()
     this.stream = stream
+    this.out = new Outbox(stream)
     this.type = opts.type ?? 'tcpOutgoing'
     this.remoteAddress = opts.remoteAddress ?? stream.remoteAddress
     this.remotePort = opts.remotePort ?? stream.remotePort
@@ -246,7 +233,7 @@ export class Wire extends Emitter<WireEvents> {
       const index = Math.floor(key / 0x100000000)
       if (this.allowedFast.has(index)) continue
       this.peerRequestTable.delete(key)
-      if (this.hasFast) this.queueTriple(16, index, key % 0x100000000, Math.abs(len))
+      if (this.hasFast) this.queueTriple(RUN_REJECT, index, key % 0x100000000, Math.abs(len))
     }
   }
 
@@ -269,7 +256,7 @@ export class Wire extends Emitter<WireEvents> {
   }
 
   have (index: number): void {
-    this.queueTriple(4, index, 0, 0)
+    this.queueTriple(RUN_HAVE, index, 0, 0)
   }
 
   /** Sends our bitfield (a Bitfield or its BEP 3 bytes). */
@@ -295,7 +282,7 @@ export class Wire extends Emitter<WireEvents> {
     if (this.destroyed) return false
     if (this.peerChoking && !(this.hasFast && this.peerAllowedFast.has(index))) return false
     if (!this.requestTable.add({ index, begin, length, time: Date.now(), callback })) return false
-    this.queueTriple(6, index, begin, length)
+    this.queueTriple(RUN_REQUEST, index, begin, length)
     return true
   }
 
@@ -303,23 +290,21 @@ export class Wire extends Emitter<WireEvents> {
   cancel (index: number, begin: number, length: number): void {
     const req = this.requestTable.abandon(index, begin, Date.now())
     if (req === undefined) return
-    this.queueTriple(8, index, begin, length)
+    this.queueTriple(RUN_CANCEL, index, begin, length)
     req.callback?.(new WasmTorrentError('ERR_WIRE_CANCELLED', 'request cancelled'))
   }
 
   /** Sends a block the peer requested (normally through the respond callback of a 'request' event). */
   piece (index: number, begin: number, block: Uint8Array): void {
     if (this.destroyed) return
-    this.flushRun()
-    this.outSegments.push(encodePieceHeader(index, begin, block.length), block)
+    this.out.push(encodePieceHeader(index, begin, block.length), block)
     this.uploaded += block.length
     this.uploadMeter.add(block.length)
-    this.scheduleFlush()
     this.emit('upload', block.length)
   }
 
   reject (index: number, begin: number, length: number): void {
-    if (this.hasFast) this.queueTriple(16, index, begin, length)
+    if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
   }
 
   suggest (index: number): void {
@@ -388,7 +373,7 @@ export class Wire extends Emitter<WireEvents> {
     this.peerRequestTable.clear()
     for (const name in this.extensions) this.extensions[name].onClose?.()
     try {
-      this.flush()
+      this.out.flush()
     } catch {
       // the stream may already be gone
     }
@@ -405,67 +390,12 @@ export class Wire extends Emitter<WireEvents> {
   // ------------------------------------------------------------------ output coalescing
 
   private push (bytes: Uint8Array): void {
-    if (this.destroyed) return
-    this.flushRun()
-    this.outSegments.push(bytes)
-    this.scheduleFlush()
+    if (!this.destroyed) this.out.push(bytes)
   }
 
-  /** kind: 4 have, 6 request, 8 cancel, 16 reject. Consecutive ones of a kind are encoded in one call. */
+  /** kind: RUN_HAVE, RUN_REQUEST, RUN_CANCEL or RUN_REJECT (outbox.ts). */
   private queueTriple (kind: number, a: number, b: number, c: number): void {
-    if (this.destroyed) return
-    if (this.runKind !== kind) this.flushRun()
-    this.runKind = kind
-    if (kind === 4) this.run.push(a)
-    else this.run.push(a, b, c)
-    this.scheduleFlush()
-  }
-
-  private flushRun (): void {
-    if (this.run.length === 0) return
-    const k = this.runKind
-    this.outSegments.push(k === 4 ? encodeHaves(this.run) : k === 6 ? encodeRequests(this.run) : k === 8 ? encodeCancels(this.run) : encodeRejects(this.run))
-    this.run = []
-    this.runKind = 0
-  }
-
-  private scheduleFlush (): void {
-    if (this.flushScheduled) return
-    this.flushScheduled = true
-    queueMicrotask(() => this.flush())
-  }
-
-  private flush (): void {
-    this.flushScheduled = false
-    this.flushRun()
-    const segs = this.outSegments
-    if (segs.length === 0) return
-    this.outSegments = []
-    this.lastSent = Date.now()
-    // One contiguous write per group of up to WRITE_COALESCE bytes: measured cheaper in CPU than a corked
-    // writev of many small segments (Node's per-chunk bookkeeping), at the cost of one memcpy.
-    let i = 0
-    while (i < segs.length) {
-      let j = i
-      let n = 0
-      while (j < segs.length && (j === i || n + segs[j].length <= WRITE_COALESCE)) n += segs[j++].length
-      this.bytesSent += n
-      if (j - i === 1) {
-        this.stream.write(segs[i])
-      } else {
-        // A pooled buffer, back in the pool once the stream has taken the bytes (the write callback):
-        // a steady transfer allocates nothing here.
-        const buf = n >= POOLED_WRITE_MIN && n <= WRITE_COALESCE ? (outPool.pop() ?? new Uint8Array(WRITE_COALESCE)) : new Uint8Array(n)
-        let off = 0
-        for (let k = i; k < j; k++) { buf.set(segs[k], off); off += segs[k].length }
-        if (buf.length === WRITE_COALESCE) {
-          this.stream.write(buf.subarray(0, n), () => { if (outPool.length < OUT_POOL_SIZE) outPool.push(buf) })
-        } else {
-          this.stream.write(buf)
-        }
-      }
-      i = j
-    }
+    if (!this.destroyed) this.out.queue(kind, a, b, c)
   }
 
   private requireFastToSend (): boolean {
@@ -638,7 +568,7 @@ export class Wire extends Emitter<WireEvents> {
     const key = requestKey(index, begin)
     if (choked || this.peerRequestTable.size >= this.opts.maxPeerRequests || this.peerRequestTable.has(key)) {
       // A request racing our choke is normal; with BEP 6 it must be answered with a reject.
-      if (this.hasFast) this.queueTriple(16, index, begin, length)
+      if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
       return
     }
     this.peerRequestTable.set(key, length)
@@ -652,7 +582,7 @@ export class Wire extends Emitter<WireEvents> {
     if (len === undefined || this.destroyed) return // choked or closed meanwhile
     this.peerRequestTable.delete(key)
     if (len < 0) { // the peer cancelled it
-      if (this.hasFast) this.queueTriple(16, index, begin, length)
+      if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
       return
     }
     if (err !== null || block === undefined) {
@@ -668,7 +598,7 @@ export class Wire extends Emitter<WireEvents> {
   }
 
   private badRequest (index: number, begin: number, length: number): void {
-    if (this.hasFast) this.queueTriple(16, index, begin, length)
+    if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
     if (++this.badRequests > MAX_BAD_REQUESTS) {
       this.destroy(new WireProtocolError('ERR_WIRE_BAD_REQUESTS', `more than ${MAX_BAD_REQUESTS} invalid requests`))
     }
@@ -796,11 +726,11 @@ export class Wire extends Emitter<WireEvents> {
     }
     for (const req of this.requestTable.expired(now, this.opts.requestTimeout)) {
       this.requestTable.abandon(req.index, req.begin, now)
-      this.queueTriple(8, req.index, req.begin, req.length)
+      this.queueTriple(RUN_CANCEL, req.index, req.begin, req.length)
       req.callback?.(new WasmTorrentError('ERR_WIRE_REQUEST_TIMEOUT', 'request timed out'))
       this.emit('timeout', req.index, req.begin, req.length)
     }
     this.requestTable.prune(now, this.opts.requestTimeout)
-    if (this.handshakeSent && now - this.lastSent >= this.opts.keepAliveInterval) this.keepAlive()
+    if (this.handshakeSent && now - this.out.lastSent >= this.opts.keepAliveInterval) this.keepAlive()
   }
 }
