@@ -17,6 +17,7 @@ import { Bitfield, Availability } from '../bitfield/index.js'
 import { ActivePiece, BLOCK_LENGTH, BLOCK_FREE, BLOCK_REQUESTED } from './piece-table.js'
 import { Choker } from './choker.js'
 import { SmartBan } from './smart-ban.js'
+import { findHotswap, HOTSWAP_MIN_TAKER_SPEED } from './hotswap.js'
 import { RateLimiter } from './throttle.js'
 import { isUploadOnlyError } from '../storage/index.js'
 import type { PieceVerifier } from './verifier.js'
@@ -33,15 +34,6 @@ const MAX_PIPELINE = 500
 const DEFAULT_PEER_REQQ = 250
 // In endgame a block is requested from at most this many peers at once.
 const ENDGAME_MAX_REQUESTERS = 2
-// Hotswap (webtorrent's idea, with its thresholds): a peer below HOTSWAP_SLOW_SPEED that is also at most half
-// as fast as an idle peer loses its requests in a piece to that peer, instead of both waiting for it (or endgame
-// duplicating its blocks). 3 blocks/s: slower than that a 256 KiB piece takes over 5 s from one peer.
-const HOTSWAP_SLOW_SPEED = 3 * 16 * 1024
-// The taker must have shown at least a block per second, so a peer that just connected does not take pieces.
-const HOTSWAP_MIN_TAKER_SPEED = 16 * 1024
-// Only requests outstanding this long move: a peer's fresh requests (its meter may not show its rate yet) stay,
-// so two peers cannot take a piece back and forth.
-const HOTSWAP_MIN_AGE_MS = 2000
 // Buffers of finished pieces kept for reuse, so a steady download does not allocate a buffer per piece.
 const BUFFER_POOL_SIZE = 32
 // Bytes of complete pieces waiting for verification or the store before no new piece is started: memory stays
@@ -338,31 +330,16 @@ export class Swarm extends Emitter<SwarmEvents> {
    */
   private hotswap (wire: SwarmPeer, room: number, urgentOnly: boolean): number {
     if (wire.peerChoking) return 0
-    if (urgentOnly && this.strategy !== 'sequential' && (!this.urgentSet || !this.hasUrgentActive)) return 0
+    const ordered = this.strategy === 'sequential'
+    if (urgentOnly && !ordered && (!this.urgentSet || !this.hasUrgentActive)) return 0
     const speed = wire.downloadSpeed()
-    if (speed < HOTSWAP_MIN_TAKER_SPEED) return 0
-    let best: ActivePiece | null = null
-    let victim: SwarmPeer | null = null
-    let victimSpeed = Infinity
-    for (const piece of this.active.values()) {
-      if (!this.peerHas(wire, piece.index)) continue
-      if (urgentOnly && this.strategy !== 'sequential' && this.availability.getPriority(piece.index) <= 1) continue
-      if (this.smartBan.suspects(piece.index, wire)) continue
-      for (const other of piece.requestersOf()) {
-        if (other === wire) continue
-        const snubbed = this.peers.get(other)?.snubbed === true
-        const s = snubbed ? 0 : other.downloadSpeed()
-        if (!snubbed && (s >= HOTSWAP_SLOW_SPEED || 2 * s > speed)) continue
-        if (!hasOldRequest(other, piece.index, Date.now() - HOTSWAP_MIN_AGE_MS)) continue
-        // The slowest holder loses; in sequential mode the earliest piece first.
-        if (s < victimSpeed || (s === victimSpeed && best !== null && piece.index < best.index)) {
-          best = piece
-          victim = other
-          victimSpeed = s
-        }
-      }
-    }
-    if (best === null || victim === null) return 0
+    if (speed < HOTSWAP_MIN_TAKER_SPEED) return 0 // before allocating the closures below (a per-fill path)
+    const choice = findHotswap(wire, speed, this.active.values(), piece =>
+      this.peerHas(wire, piece.index) && !this.smartBan.suspects(piece.index, wire) &&
+      (!urgentOnly || ordered || this.availability.getPriority(piece.index) > 1),
+    peer => this.peers.get(peer)?.snubbed === true)
+    if (choice === null) return 0
+    const { piece: best, victim } = choice
     for (const r of [...victim.requests]) {
       // cancel() answers the request's callback with ERR_WIRE_CANCELLED, which frees the block in the piece.
       if (r.index === best.index) victim.cancel(r.index, r.begin, r.length)
@@ -612,15 +589,6 @@ export class Swarm extends Emitter<SwarmEvents> {
   get activePieces (): number[] {
     return [...this.active.keys()]
   }
-}
-
-/** `wire` has a request in piece `index` made before `before` (ms). Requests iterate oldest first. */
-function hasOldRequest (wire: SwarmPeer, index: number, before: number): boolean {
-  for (const r of wire.requests) {
-    if (r.time > before) return false
-    if (r.index === index) return true
-  }
-  return false
 }
 
 function equal (a: Uint8Array, b: Uint8Array): boolean {
