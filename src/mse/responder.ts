@@ -111,7 +111,8 @@ export class MseResponder extends Emitter<{ [event: string]: (...args: any[]) =>
 
   private onData (chunk: Uint8Array): void {
     if (this.phase === 'plain') { this.emit('data', chunk); return }
-    if (this.phase === 'rc4') { this.emit('data', this.decrypt!.update(Uint8Array.from(chunk))); return }
+    // Decrypted in place: incoming socket chunks are fresh buffers nobody else holds (no copy per read).
+    if (this.phase === 'rc4') { this.emit('data', this.decrypt!.update(chunk)); return }
     if (this.phase === 'failed') return
     this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk])
     try {
