@@ -9,6 +9,7 @@
  * decompressed with the same byte limit as plain ones, so a gzip bomb stops at `maxBytes`.
  */
 import { WasmTorrentError } from '../errors.js'
+import { iterateReadable, readLimited } from '../util/read-limited.js'
 import { DEFAULT_BLOCKLIST_MAX_RANGES, IpBlocklist, parseRange } from './blocklist.js'
 import { fetchBlocklistUrl, readBlocklistFile } from '#discovery-platform'
 
@@ -74,26 +75,11 @@ export async function gunzipLimited (data: Uint8Array, maxBytes: number): Promis
   const writer = ds.writable.getWriter()
   writer.write(data as Uint8Array<ArrayBuffer>).catch(() => {})
   writer.close().catch(() => {})
-  const reader = ds.readable.getReader()
-  const parts: Uint8Array[] = []
-  let total = 0
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      total += value.length
-      if (total > maxBytes) {
-        reader.cancel().catch(() => {})
-        throw new WasmTorrentError('ERR_BLOCKLIST_TOO_LARGE', `blocklist is over ${maxBytes} bytes after decompression`)
-      }
-      parts.push(value)
-    }
+    return await readLimited(iterateReadable(ds.readable), maxBytes,
+      () => new WasmTorrentError('ERR_BLOCKLIST_TOO_LARGE', `blocklist is over ${maxBytes} bytes after decompression`))
   } catch (err) {
     if (err instanceof WasmTorrentError) throw err
     throw new WasmTorrentError('ERR_BLOCKLIST_LOAD', `blocklist is not valid gzip: ${(err as Error).message}`, { cause: err })
   }
-  const out = new Uint8Array(total)
-  let o = 0
-  for (const p of parts) { out.set(p, o); o += p.length }
-  return out
 }

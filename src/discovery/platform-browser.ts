@@ -1,5 +1,6 @@
 /** Browser side of "#discovery-platform": no file system; blocklist URLs through fetch with a size limit. */
 import { WasmTorrentError } from '../errors.js'
+import { iterateReadable, readLimited } from '../util/read-limited.js'
 
 export const canReadBlocklistFiles = false
 
@@ -20,21 +21,6 @@ export async function fetchBlocklistUrl (url: string, opts: { maxBytes: number, 
     res.body?.cancel().catch(() => {})
     throw new WasmTorrentError('ERR_BLOCKLIST_LOAD', `fetching blocklist ${url} failed: HTTP ${res.status}`)
   }
-  const reader = res.body.getReader()
-  const parts: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.length
-    if (total > opts.maxBytes) {
-      reader.cancel().catch(() => {})
-      throw new WasmTorrentError('ERR_BLOCKLIST_TOO_LARGE', `blocklist ${url} is over ${opts.maxBytes} bytes`)
-    }
-    parts.push(value)
-  }
-  const out = new Uint8Array(total)
-  let o = 0
-  for (const p of parts) { out.set(p, o); o += p.length }
-  return out
+  return await readLimited(iterateReadable(res.body), opts.maxBytes,
+    () => new WasmTorrentError('ERR_BLOCKLIST_TOO_LARGE', `blocklist ${url} is over ${opts.maxBytes} bytes`))
 }

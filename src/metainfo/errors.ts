@@ -39,3 +39,8 @@ export class CreateTorrentError extends WasmTorrentError {
     this.name = 'CreateTorrentError'
   }
 }
+
+/** A downloaded .torrent (URL or file) over the size limit. */
+export function tooLarge (what: string, maxBytes: number): MetainfoError {
+  return new MetainfoError('ERR_TORRENT_TOO_LARGE', `${what} is larger than ${maxBytes} bytes`)
+}

@@ -6,7 +6,7 @@
  * streams are copied into the job once. Browser-safe: platform work sits behind the piece hasher.
  */
 import { CreateTorrentError } from './errors.js'
-import { iterateReadable } from './read-limited.js'
+import { iterateReadable } from '../util/read-limited.js'
 import type { HashPart, PieceHasher } from './piece-hasher.js'
 
 /** Target bytes per hashing job: large enough that messaging costs nothing, small enough to bound memory. */

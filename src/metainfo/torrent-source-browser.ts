@@ -2,8 +2,8 @@
  * Browser side of loading a torrent id (package.json "#torrent-source", default condition): URLs through the
  * global fetch with the same limits as in Node; file paths do not exist here.
  */
-import { MetainfoError, TorrentIdError } from './errors.js'
-import { iterateReadable, readLimited } from './read-limited.js'
+import { MetainfoError, TorrentIdError, tooLarge } from './errors.js'
+import { iterateReadable, readLimited } from '../util/read-limited.js'
 import type { FetchOptions } from './torrent-source.js'
 
 export const canReadPaths = false
@@ -30,5 +30,5 @@ export async function fetchTorrentUrl (url: string, opts: FetchOptions): Promise
     throw new MetainfoError('ERR_TORRENT_TOO_LARGE', `${url} is ${declared} bytes (a .torrent may have at most ${opts.maxBytes})`)
   }
   if (!res.body) return new Uint8Array(0)
-  return readLimited(iterateReadable(res.body), opts.maxBytes, url)
+  return readLimited(iterateReadable(res.body), opts.maxBytes, () => tooLarge(url, opts.maxBytes))
 }

@@ -4,8 +4,8 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { undici } from '../util/lazy-node.js'
-import { MetainfoError, TorrentIdError } from './errors.js'
-import { readLimited } from './read-limited.js'
+import { MetainfoError, TorrentIdError, tooLarge } from './errors.js'
+import { readLimited } from '../util/read-limited.js'
 import type { FetchOptions } from './torrent-source.js'
 
 export const canReadPaths = true
@@ -55,7 +55,7 @@ export async function fetchTorrentUrl (url: string, opts: FetchOptions): Promise
       discard(res.body)
       throw new MetainfoError('ERR_TORRENT_TOO_LARGE', `${url} is ${declared} bytes (a .torrent may have at most ${opts.maxBytes})`)
     }
-    return await readLimited(res.body, opts.maxBytes, url, () => discard(res.body))
+    return await readLimited(res.body, opts.maxBytes, () => tooLarge(url, opts.maxBytes), () => discard(res.body))
   } catch (err) {
     if (err instanceof MetainfoError || err instanceof TorrentIdError) throw err
     throw new TorrentIdError('ERR_TORRENT_FETCH', `fetching ${url} failed: ${(err as Error).message}`, { cause: err })

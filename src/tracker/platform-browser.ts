@@ -3,6 +3,7 @@
  * decompressed bytes), the global WebSocket, and no UDP (browsers cannot send datagrams).
  */
 import { TrackerError } from './errors.js'
+import { iterateReadable, readLimited } from '../util/read-limited.js'
 import type { DatagramSocket, HttpGetOptions, HttpResult, ResolvedHost, WebSocketConstructor } from './platform.js'
 
 export const udpSupported = false
@@ -34,28 +35,7 @@ export async function httpGet (url: string, opts: HttpGetOptions): Promise<HttpR
     throw new TrackerError('ERR_TRACKER_TOO_LARGE', `${url}: response of ${declared} bytes is over the ${opts.maxBytes}-byte limit`)
   }
   if (res.body === null) return { status: 200, body: new Uint8Array(0) }
-  const reader = res.body.getReader()
-  const parts: Uint8Array[] = []
-  let total = 0
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      total += value.length
-      if (total > opts.maxBytes) {
-        throw new TrackerError('ERR_TRACKER_TOO_LARGE', `${url}: response is over the ${opts.maxBytes}-byte limit`)
-      }
-      parts.push(value)
-    }
-  } finally {
-    reader.cancel().catch(() => {})
-  }
-  return { status: 200, body: concat(parts, total) }
-}
-
-function concat (parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total)
-  let o = 0
-  for (const p of parts) { out.set(p, o); o += p.length }
-  return out
+  const body = await readLimited(iterateReadable(res.body), opts.maxBytes,
+    () => new TrackerError('ERR_TRACKER_TOO_LARGE', `${url}: response is over the ${opts.maxBytes}-byte limit`))
+  return { status: 200, body }
 }

@@ -4,7 +4,7 @@
  * the final URL of a redirected response. Content-Range is only readable when the server exposes it
  * (Access-Control-Expose-Headers); without it the body length is checked alone.
  */
-import { iterateReadable } from '../metainfo/read-limited.js'
+import { iterateReadable } from '../util/read-limited.js'
 import type { RangeRequest, RangeResponse, WebSeedHttp, WebSeedHttpOptions } from './platform.js'
 
 export function createWebSeedHttp (_opts: WebSeedHttpOptions): WebSeedHttp {

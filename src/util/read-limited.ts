@@ -1,7 +1,9 @@
-/** Reads a byte stream into one buffer, failing as soon as it passes a size limit (never buffering more). */
-import { MetainfoError } from './errors.js'
-
-export async function readLimited (chunks: AsyncIterable<Uint8Array>, maxBytes: number, what: string,
+/**
+ * Reads a byte stream into one buffer, failing with `tooLarge()` as soon as it passes `maxBytes` (never
+ * buffering more). Leaving early ends the iteration, which cancels a web stream read through iterateReadable;
+ * `onAbort` is for other sources (e.g. an undici body to discard).
+ */
+export async function readLimited (chunks: AsyncIterable<Uint8Array>, maxBytes: number, tooLarge: () => Error,
   onAbort?: () => void): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   let total = 0
@@ -9,7 +11,7 @@ export async function readLimited (chunks: AsyncIterable<Uint8Array>, maxBytes: 
     total += chunk.length
     if (total > maxBytes) {
       onAbort?.()
-      throw new MetainfoError('ERR_TORRENT_TOO_LARGE', `${what} is larger than ${maxBytes} bytes`)
+      throw tooLarge()
     }
     parts.push(chunk)
   }
