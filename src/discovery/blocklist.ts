@@ -186,26 +186,7 @@ export class IpBlocklist {
   contains (ip: string): boolean {
     const x = ipToNumber(ip)
     if (x === null) return false
-    if (x.v === 4) {
-      const s = this.v4Start
-      let lo = 0
-      let hi = s.length - 1
-      while (lo <= hi) {
-        const mid = (lo + hi) >>> 1
-        if (s[mid] <= x.n) lo = mid + 1
-        else hi = mid - 1
-      }
-      return hi >= 0 && this.v4End[hi] >= x.n
-    }
-    const s = this.v6Start
-    let lo = 0
-    let hi = s.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (s[mid] <= x.n) lo = mid + 1
-      else hi = mid - 1
-    }
-    return hi >= 0 && this.v6End[hi] >= x.n
+    return x.v === 4 ? inRanges(this.v4Start, this.v4End, x.n) : inRanges(this.v6Start, this.v6End, x.n)
   }
 
   /** The merged ranges as text ('a-b'), for debugging and tests. */
@@ -283,4 +264,16 @@ class Builder {
 
 function tooLarge (max: number): WasmTorrentError {
   return new WasmTorrentError('ERR_BLOCKLIST_TOO_LARGE', `blocklist has more than ${max} ranges`)
+}
+
+/** `n` lies in one of the sorted, non-overlapping ranges [starts[i], ends[i]]: binary search for the last start <= n. */
+function inRanges<T extends number | bigint> (starts: ArrayLike<T>, ends: ArrayLike<T>, n: T): boolean {
+  let lo = 0
+  let hi = starts.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    if (starts[mid] <= n) lo = mid + 1
+    else hi = mid - 1
+  }
+  return hi >= 0 && ends[hi] >= n
 }
