@@ -14,7 +14,7 @@ import type { WebTorrent, ClientOptions } from '../client/client.js'
 import type { Torrent } from '../client/torrent.js'
 import { parseTorrent, hasMetadata } from '../metainfo/parse-torrent.js'
 import type { MagnetTorrent, ParsedTorrent } from '../metainfo/types.js'
-import { ProgressDisplay, RateSampler, eta, formatRate, formatSeconds, type Phase, type Snapshot } from './progress.js'
+import { ProgressDisplay, RateSampler, formatRate, formatSeconds, snapshot, type Phase, type Snapshot } from './progress.js'
 import {
   EXIT_FAILED, EXIT_OK, EXIT_USAGE, ExitError, UsageError, formatBytes, onInterrupt, parse, parseIndexes, parsePeer,
   parsePort, parseRate, parseSeconds
@@ -201,19 +201,7 @@ export async function runDownload (args: string[]): Promise<number> {
   const session = await ClientSession.create(opts, {
     quiet,
     verbose: values.verbose === true,
-    sample: () => {
-      const w = wanted()
-      const downloadSpeed = down.rate(t?.received ?? 0)
-      return {
-        phase,
-        ...w,
-        downloadSpeed,
-        uploadSpeed: up.rate(t?.uploaded ?? 0),
-        uploaded: t?.uploaded ?? 0,
-        peers: t?.numPeers ?? 0,
-        eta: w.total > 0 ? eta(w.total - w.done, downloadSpeed) : Infinity
-      }
-    }
+    sample: () => snapshot(t, phase, wanted(), down, up)
   })
 
   if (!hasMetadata(parsed) && parsed.peerAddresses.length === 0 && parsed.announce.length === 0 && peers.length === 0 &&

@@ -51,6 +51,25 @@ export class RateSampler {
 }
 
 /** ms to transfer `missing` bytes at `speed` bytes/s (Infinity when stalled, 0 when nothing is missing). */
+/** The torrent fields a progress snapshot reads (null before the torrent exists). */
+interface SampledTorrent { received: number, uploaded: number, numPeers: number }
+
+/** A progress snapshot of `t` in `phase`, `progress` being the done/total of what is wanted. */
+export function snapshot (t: SampledTorrent | null | undefined, phase: Phase, progress: { done: number, total: number },
+  down: RateSampler, up: RateSampler): Snapshot {
+  const downloadSpeed = down.rate(t?.received ?? 0)
+  return {
+    phase,
+    done: progress.done,
+    total: progress.total,
+    downloadSpeed,
+    uploadSpeed: up.rate(t?.uploaded ?? 0),
+    uploaded: t?.uploaded ?? 0,
+    peers: t?.numPeers ?? 0,
+    eta: progress.total > 0 ? eta(progress.total - progress.done, downloadSpeed) : Infinity
+  }
+}
+
 export function eta (missing: number, speed: number): number {
   return missing <= 0 ? 0 : speed > 0 ? missing / speed * 1000 : Infinity
 }

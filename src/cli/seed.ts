@@ -12,7 +12,7 @@ import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Torrent } from '../client/torrent.js'
 import { hasMetadata } from '../metainfo/parse-torrent.js'
-import { RateSampler, eta, type Phase } from './progress.js'
+import { RateSampler, snapshot, type Phase } from './progress.js'
 import { ClientSession, NETWORK_OPTIONS, clientOptions, parseTorrentArg } from './download.js'
 import { EXIT_FAILED, EXIT_USAGE, UsageError, formatBytes, parse, parseSize } from './usage.js'
 
@@ -50,19 +50,7 @@ export async function runSeed (args: string[]): Promise<number> {
   const session = await ClientSession.create(opts, {
     quiet,
     verbose: values.verbose === true,
-    sample: () => {
-      const w = phase === 'hashing' ? hashed : { done: t?.downloaded ?? 0, total: t?.length ?? 0 }
-      const downloadSpeed = down.rate(t?.received ?? 0)
-      return {
-        phase,
-        ...w,
-        downloadSpeed,
-        uploadSpeed: up.rate(t?.uploaded ?? 0),
-        uploaded: t?.uploaded ?? 0,
-        peers: t?.numPeers ?? 0,
-        eta: eta(w.total - w.done, downloadSpeed)
-      }
-    }
+    sample: () => snapshot(t, phase, phase === 'hashing' ? hashed : { done: t?.downloaded ?? 0, total: t?.length ?? 0 }, down, up)
   })
   const note = (s: string): void => { if (!quiet) session.display.print(s) }
 
