@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
+import type { Interface } from 'node:readline'
 import { SYSTEM_PYTHON } from './system.js'
+import { JsonLinePeer } from './json-line-peer.js'
 
 export interface LtEvent { event: string, type?: string, message?: string, info_hash?: string, [k: string]: unknown }
 export interface LtPeerInfo {
@@ -20,18 +21,9 @@ export interface LtStatus {
 
 export interface LtOptions { tcp?: boolean, utp?: boolean, port?: number }
 
-export class LtPeer {
-  readonly port: number
-  readonly events: LtEvent[] = []
-  private readonly proc: ChildProcessWithoutNullStreams
-  private nextId = 1
-  private readonly pending = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
-  private readonly waiters = new Set<{ pred: (e: LtEvent) => boolean, resolve: (e: LtEvent) => void }>()
-  stderr = ''
-
-  private constructor (proc: ChildProcessWithoutNullStreams, port: number) {
-    this.proc = proc
-    this.port = port
+export class LtPeer extends JsonLinePeer<LtEvent> {
+  private constructor (proc: ChildProcessWithoutNullStreams, lines: Interface, port: number, stderr: string) {
+    super('libtorrent', proc, lines, port, stderr)
   }
 
   static async start (opts: LtOptions = {}): Promise<LtPeer> {
@@ -40,71 +32,13 @@ export class LtPeer {
     if (opts.utp === false) args.push('--no-utp')
     if (opts.port) args.push('--port', String(opts.port))
     const proc = spawn(SYSTEM_PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] })
-    const lines = createInterface({ input: proc.stdout })
-    let peer: LtPeer | undefined
-    let stderr = ''
-    proc.stderr.on('data', d => { stderr += d; if (peer) peer.stderr += d })
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('libtorrent peer did not start: ' + stderr)), 15000)
-      proc.once('exit', code => { clearTimeout(timer); reject(new Error(`libtorrent peer exited (${code}): ${stderr}`)) })
-      lines.once('line', line => {
-        clearTimeout(timer)
-        const ev = JSON.parse(line) as { tcp_port: number | null, utp_port: number | null }
-        resolve(ev.tcp_port ?? ev.utp_port ?? 0)
-      })
+    const h = await JsonLinePeer.handshake('libtorrent', proc, 15000, line => {
+      const ev = JSON.parse(line) as { tcp_port: number | null, utp_port: number | null }
+      return ev.tcp_port ?? ev.utp_port ?? 0
     })
-    peer = new LtPeer(proc, port)
-    peer.stderr = stderr
-    lines.on('line', line => peer!.onLine(line))
-    proc.on('exit', () => {
-      for (const p of peer!.pending.values()) p.reject(new Error('libtorrent peer exited: ' + peer!.stderr))
-      peer!.pending.clear()
-    })
+    const peer = new LtPeer(proc, h.lines, h.port, h.stderr())
+    h.onStderr(d => { peer.stderr += d })
     return peer
-  }
-
-  private onLine (line: string): void {
-    let msg: any
-    try { msg = JSON.parse(line) } catch { return }
-    if (msg.id !== undefined && this.pending.has(msg.id)) {
-      const p = this.pending.get(msg.id)!
-      this.pending.delete(msg.id)
-      if (msg.ok) p.resolve(msg)
-      else p.reject(new Error('libtorrent: ' + msg.error))
-      return
-    }
-    if (msg.event) {
-      this.events.push(msg)
-      for (const w of this.waiters) {
-        if (w.pred(msg)) {
-          this.waiters.delete(w)
-          w.resolve(msg)
-        }
-      }
-    }
-  }
-
-  call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-    const id = this.nextId++
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      this.proc.stdin.write(JSON.stringify({ id, cmd, ...args }) + '\n')
-    })
-  }
-
-  /** Resolves with the first event (past or future) matching `pred`. */
-  waitForEvent (pred: (e: LtEvent) => boolean, timeoutMs = 30000): Promise<LtEvent> {
-    const past = this.events.find(pred)
-    if (past) return Promise.resolve(past)
-    return new Promise((resolve, reject) => {
-      const w = { pred, resolve: (e: LtEvent) => { clearTimeout(timer); resolve(e) } }
-      const timer = setTimeout(() => {
-        this.waiters.delete(w)
-        reject(new Error('timed out waiting for a libtorrent event; seen: ' +
-          this.events.slice(-15).map(e => e.type + ': ' + e.message).join(' | ')))
-      }, timeoutMs)
-      this.waiters.add(w)
-    })
   }
 
   async add (args: { torrent?: string, magnet?: string, save_path: string, seed_mode?: boolean, paused?: boolean,
