@@ -9,11 +9,11 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { CHROMIUM, launchChromium } from './helpers/chromium.js'
 import npmBencode from 'bencode'
 import { needs, system } from './helpers/system.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const root = join(import.meta.dirname, '..')
 const bundlePath = join(root, 'dist/browser/wasmtorrent.js')
 const torrentPath = join(root, 'node_modules/webtorrent-fixtures/fixtures/sintel.torrent')
@@ -42,11 +42,7 @@ describe.skipIf(!needs('Debian chromium (/usr/bin/chromium)', system.file(CHROMI
     })
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic']
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {

@@ -7,12 +7,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { CHROMIUM, launchChromium } from './helpers/chromium.js'
 import { build } from 'tsup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { needs, system } from './helpers/system.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 
 /** Runs in the page: two TrackerClients, one on HTTP + WS + UDP, one on HTTP. */
 const CHECK = `
@@ -79,11 +79,7 @@ describe.skipIf(!needs('Debian chromium (/usr/bin/chromium)', system.file(CHROMI
     })
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()))
     base = `http://127.0.0.1:${server.http.address().port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic']
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {

@@ -8,10 +8,10 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { build } from 'esbuild'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { CHROMIUM, launchChromium } from './helpers/chromium.js'
 import { needs, system } from './helpers/system.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const root = join(import.meta.dirname, '..')
 const LENGTH = 300_000
 const PL = 65536
@@ -109,11 +109,7 @@ describe.skipIf(!needs('Debian chromium (/usr/bin/chromium)', system.file(CHROMI
     await new Promise<void>(resolve => other.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(page.address() as AddressInfo).port}`
     otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic']
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
