@@ -20,7 +20,8 @@ import { SmartBan } from './smart-ban.js'
 import { findHotswap, HOTSWAP_MIN_TAKER_SPEED } from './hotswap.js'
 import { RateLimiter } from './throttle.js'
 import { isUploadOnlyError } from '../storage/index.js'
-import type { PieceVerifier } from './verifier.js'
+import type { PieceVerifier, VerifyResult } from './verifier.js'
+import type { WriteTarget } from '../storage/index.js'
 import type { PieceStore, SwarmEvents, SwarmOptions, SwarmPeer } from './types.js'
 import { createVerifier } from '#piece-verifier'
 
@@ -463,7 +464,15 @@ export class Swarm extends Emitter<SwarmEvents> {
     const index = piece.index
     const expected = this.hashes.subarray(index * 20, index * 20 + 20)
     const blockDigests = this.smartBan.hasHistory(index) ? BLOCK_LENGTH : 0
-    this.verifier.verify(piece.buffer, blockDigests).then(async ({ digest, data, blocks }) => {
+    // Where the store lets the verifier's thread write the piece (Node fs store), a piece that passes is hashed
+    // and written in one trip off the main thread. Written one after another by the main thread instead, each
+    // write waited for a turn of a busy event loop: on a 1 GiB download pieces queued for the disk most of the
+    // time while every thread had time to spare.
+    const check = (targets: readonly WriteTarget[] | null): Promise<VerifyResult> =>
+      this.verifier.verify(piece.buffer, blockDigests, targets === null ? undefined : { expected, targets })
+    const verified = this.store.putDelegated !== undefined ? this.store.putDelegated(index, piece.buffer, check) : check(null)
+    verified.then(async (res: VerifyResult & { error?: Error }) => {
+      const { digest, data, blocks } = res
       piece.buffer = data
       if (this.destroyed) return
       if (!equal(digest, expected)) {
@@ -472,13 +481,10 @@ export class Swarm extends Emitter<SwarmEvents> {
       }
       if (blocks) for (const w of this.smartBan.onPass(index, blocks)) this.ban(w, 'sent a block that differs from the verified piece')
       try {
-        await this.store.put(index, data)
+        if (res.error !== undefined) throw res.error
+        if (!res.written) await this.store.put(index, data)
       } catch (err) {
-        this.active.delete(index)
-        if (this.needed.get(index)) this.want.set(index)
-        this.releaseBuffer(data)
-        if (isUploadOnlyError(err)) this.enterUploadOnly(err as Error)
-        this.emit('warning', err as Error)
+        this.dropPiece(piece, err as Error)
         return
       }
       this.active.delete(index)
@@ -488,10 +494,25 @@ export class Swarm extends Emitter<SwarmEvents> {
       for (const w of this.wires) w.have(index)
       this.emit('verified', index)
       this.checkDone()
+    }, (err: Error) => {
+      // The verifier or the store failed before the piece could be checked (a worker died, the file could not
+      // be opened): the piece is downloaded again.
+      if (!this.destroyed) this.dropPiece(piece, err)
     }).catch(err => this.emit('warning', err as Error)).finally(() => {
       this.verifying--
       this.scheduleFill()
     })
+  }
+
+  /** A complete piece could not be stored: it becomes wanted again; a full or read-only disk stops downloads. */
+  private dropPiece (piece: ActivePiece, err: Error): void {
+    if (this.active.get(piece.index) === piece) {
+      this.active.delete(piece.index)
+      if (this.needed.get(piece.index)) this.want.set(piece.index)
+    }
+    this.releaseBuffer(piece.buffer) // (not when it was lost with a worker: a moved-out buffer has length 0)
+    if (isUploadOnlyError(err)) this.enterUploadOnly(err)
+    this.emit('warning', err)
   }
 
   private onHashFail (piece: ActivePiece, blockDigests: Uint8Array): void {

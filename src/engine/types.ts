@@ -1,6 +1,7 @@
 import type { Wire } from '../wire/index.js'
 import type { PieceVerifier } from './verifier.js'
 import type { RateLimiter } from './throttle.js'
+import type { ChunkStore } from '../storage/index.js'
 
 /**
  * What the engine needs of a peer: a Wire, or anything acting as one (a BEP 19 web seed). The members are
@@ -17,6 +18,8 @@ export type SwarmPeer = Pick<Wire,
 export interface PieceStore {
   put (index: number, data: Uint8Array): Promise<void>
   get (index: number, opts?: { offset?: number, length?: number }): Promise<Uint8Array>
+  /** Hands a verified piece's write to the verifier's thread (ChunkStore.putDelegated). */
+  putDelegated?: ChunkStore['putDelegated']
 }
 
 export interface SwarmOptions {

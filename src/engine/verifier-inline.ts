@@ -6,7 +6,7 @@ import type { PieceVerifier } from './verifier.js'
 export function createVerifier (): PieceVerifier {
   return {
     async verify (data, blockLength) {
-      return { digest: sha1(data), data, blocks: blockLength > 0 ? sha1.batch(data, blockLength) : null }
+      return { digest: sha1(data), data, blocks: blockLength > 0 ? sha1.batch(data, blockLength) : null, written: false }
     }
   }
 }

@@ -148,6 +148,22 @@ export interface FsStoreOptions extends StoreOptions {
 }
 
 /** The chunk-store contract. Every method is async; none throws synchronously. */
+/** A positioned write another thread performs for `putDelegated`: `length` bytes of the piece at `offset`. */
+export interface WriteTarget {
+  /** An open file descriptor, valid until `putDelegated`'s `write` settles. */
+  fd: number
+  offset: number
+  length: number
+  /** Byte position in the file. */
+  position: number
+}
+
+/** What a delegated writer reports: whether the bytes are on disk, or the error (errno code) it met. */
+export interface DelegatedWrite {
+  written: boolean
+  writeError?: { code?: string, message: string }
+}
+
 export interface ChunkStore {
   /** Piece length: every piece but the last has exactly this many bytes. */
   readonly chunkLength: number
@@ -168,6 +184,16 @@ export interface ChunkStore {
   get (index: number, opts?: GetOptions): Promise<Uint8Array>
   /** Per-file presence and size, in the order of the files (resume: case 31). */
   stat (): Promise<FileStat[]>
+  /**
+   * Optional (the Node fs store): lets another thread write the piece, so it can be hashed and written in one
+   * step off the main thread. The store opens the piece's file for writing and calls `write` with positioned
+   * targets while the file stays open, or with null when it cannot hand the piece out (a piece spanning
+   * files); a `write` that did not write (null targets, a failed hash) answers `written: false` and the caller
+   * uses `put` if it still wants the piece stored. A failed write comes back as `error`, a StorageError as
+   * `put` would have thrown, with the result (and the buffer in it) kept.
+   */
+  putDelegated?: <T extends DelegatedWrite>(index: number, data: Uint8Array,
+    write: (targets: readonly WriteTarget[] | null) => Promise<T>) => Promise<T & { error?: StorageError }>
   /** Releases resources (file descriptors); the data stays. */
   close (): Promise<void>
   /** Closes and deletes the data: for the fs store only the torrent's own files (and directories left empty). */

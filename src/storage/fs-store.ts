@@ -21,8 +21,8 @@ import { constants } from 'node:fs'
 import { mkdir, open, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import {
-  OpTracker, StorageError, storageErrorFrom, type ChunkStore, type FileStat, type FsStoreOptions, type GetOptions,
-  type StorageOp
+  OpTracker, StorageError, storageErrorFrom, type ChunkStore, type DelegatedWrite, type FileStat, type FsStoreOptions,
+  type GetOptions, type StorageOp, type WriteTarget
 } from './chunk-store.js'
 import { DEFAULT_MAX_OPEN_FILES, FdCache } from './fd-cache.js'
 import { FileMapping, type Segment } from './file-mapping.js'
@@ -105,6 +105,36 @@ export class FsStore implements ChunkStore {
       for (const s of this.map.segments(index)) {
         if (s.file >= 0) await this.writeSegment(s, data)
       }
+    })
+  }
+
+  /**
+   * See ChunkStore.putDelegated. Only a piece that lies in one file is handed out (one descriptor held at a
+   * time, as the descriptor cache requires); the writer's bytes land in the same files `get` reads.
+   */
+  putDelegated<T extends DelegatedWrite> (index: number, data: Uint8Array,
+    write: (targets: readonly WriteTarget[] | null) => Promise<T>): Promise<T & { error?: StorageError }> {
+    return this.ops.run('put', async () => {
+      this.map.checkPut(index, data)
+      await this.createEmptyFiles()
+      const segs = this.map.segments(index).filter(s => s.file >= 0)
+      const file = segs.length > 0 ? segs[0].file : -1
+      if (file < 0 || segs.some(s => s.file !== file)) return await write(null)
+      let handedOut = false
+      let result: T
+      try {
+        result = await this.cache.use(file, true, async h => {
+          handedOut = true
+          return await write(segs.map(s => ({ fd: h.fd, offset: s.bufOffset, length: s.length, position: s.fileOffset })))
+        })
+      } catch (err) {
+        // The writer's own failure (a worker that died) is the caller's; opening the file failed as put() would.
+        if (handedOut) throw err
+        throw this.fail(err, 'put', file)
+      }
+      if (result.writeError === undefined) return result
+      const cause = Object.assign(new Error(result.writeError.message), { code: result.writeError.code })
+      return { ...result, error: this.fail(cause, 'put', file) }
     })
   }
 

@@ -4,7 +4,7 @@ export {
   StorageError, isUploadOnlyError, storageErrorFrom, storeOptionsFromTorrent, piecesInIncompleteFiles, PieceGeometry
 } from './chunk-store.js'
 export type {
-  ChunkStore, GetOptions, StoreOptions, StoreFile, FileStat, FsStoreOptions, StorageErrorCode, StorageOp
+  ChunkStore, DelegatedWrite, GetOptions, WriteTarget, StoreOptions, StoreFile, FileStat, FsStoreOptions, StorageErrorCode, StorageOp
 } from './chunk-store.js'
 export { MemoryStore } from './memory-store.js'
 export type { MemoryStoreOptions } from './memory-store.js'
