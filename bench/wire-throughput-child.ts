@@ -2,6 +2,9 @@
  * One run of bench/wire-throughput.e2e.ts, in its own process so CPU time is measured per implementation:
  * a seeding wire and a leeching wire over loopback TCP; the leecher keeps PIPELINE 16 KiB requests
  * outstanding until TOTAL bytes arrived. Prints one JSON line {bytes, ms, cpuMs}.
+ * `raw-tcp` is no protocol at all, the ceiling any implementation can reach here: one side writes ready-made
+ * piece messages (13-byte header + 16 KiB) as fast as the socket drains, the other reads them into one reused
+ * buffer (onread, as our dialed sockets do) and counts bytes.
  */
 import { createServer, connect, type Socket } from 'node:net'
 import Protocol from 'bittorrent-protocol'
@@ -25,7 +28,7 @@ async function sockets (): Promise<[Socket, Socket]> {
   const accepted = new Promise<Socket>(resolve => server.once('connection', resolve))
   const port = (server.address() as { port: number }).port
   let c: Socket
-  if (impl === 'wasmtorrent') {
+  if (impl === 'wasmtorrent' || impl === 'raw-tcp') {
     c = await dialTcp('127.0.0.1', port, { timeout: 5000 })
   } else {
     c = connect(port, '127.0.0.1')
@@ -65,7 +68,24 @@ const finish = (bytes: number): void => {
   process.exit(0)
 }
 
-if (impl === 'wasmtorrent') {
+if (impl === 'raw-tcp') {
+  const msg = new Uint8Array(13 + BLOCK)
+  msg.set(block, 13)
+  let sent = 0
+  const pump = (): void => {
+    while (sent < TOTAL) {
+      sent += BLOCK
+      if (!sb.write(msg)) { sb.once('drain', pump); return }
+    }
+  }
+  let got = 0
+  const want = Math.floor(TOTAL / BLOCK) * (13 + BLOCK)
+  sa.on('data', (d: Uint8Array) => {
+    got += d.length
+    if (got >= want) finish(Math.floor(TOTAL / BLOCK) * BLOCK)
+  })
+  pump()
+} else if (impl === 'wasmtorrent') {
   const seed = new Wire(sb, { pieces: 1 << 20 })
   const leech = new Wire(sa, { pieces: 1 << 20 })
   seed.on('handshake', () => seed.handshake(IH, PB))
