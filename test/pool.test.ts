@@ -129,7 +129,8 @@ describe('ConnectionPool: dialing and routing', () => {
   it('an incoming handshake for an unknown info-hash is closed with ERR_POOL_UNKNOWN_INFO_HASH', async () => {
     const b = await pool()
     b.addTorrent(IH, { peerId: newPeerId() })
-    const a = await pool({ backoff: [] })
+    // Plaintext dials: the pool sees the handshake (with MSE the responder refuses the torrent; see the MSE tests).
+    const a = await pool({ backoff: [], secure: 0 })
     const ta = a.addTorrent(IH2, { peerId: newPeerId() })
     const closed = waitFor<Wire | Error>(b, 'wireClose')
     const gaveUp = waitFor(ta, 'peerGivenUp')
@@ -160,7 +161,7 @@ describe('ConnectionPool: dialing and routing', () => {
 
   it('removeTorrent closes its wires with ERR_POOL_TORRENT_REMOVED; later handshakes for it are unknown', async () => {
     const b = await pool()
-    const a = await pool({ backoff: [100] })
+    const a = await pool({ backoff: [100], secure: 0 }) // plaintext: the refusal comes from the pool, not MSE
     const tb = b.addTorrent(IH, { peerId: newPeerId() })
     const ta = a.addTorrent(IH, { peerId: newPeerId() })
     const got = waitFor<Wire>(tb, 'wire')
@@ -294,7 +295,7 @@ describe('ConnectionPool: limits', () => {
     const b = await pool({ maxConns: 1 })
     b.addTorrent(IH, { peerId: newPeerId() })
     const a1 = await pool()
-    const a2 = await pool({ backoff: [], utp: false })
+    const a2 = await pool({ backoff: [], utp: false, secure: 0 }) // one attempt (no plaintext retry after MSE)
     const t1 = a1.addTorrent(IH, { peerId: newPeerId() })
     const t2 = a2.addTorrent(IH, { peerId: newPeerId() })
     const got = waitFor(t1, 'wire')

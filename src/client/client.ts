@@ -67,6 +67,13 @@ export interface ClientOptions {
   natPmp?: boolean
   /** Use the web seeds (BEP 19) torrents list (default true). */
   webSeeds?: boolean
+  /**
+   * MSE/PE protocol encryption, as webtorrent's `secure`: 0 (or false) our dials are plaintext; 1 (or true, the
+   * default) our dials open with an encrypted handshake offering plaintext or RC4, redialing in plaintext once
+   * when a peer drops it; 2 RC4 only, both ways (plaintext peers are refused). Encrypted handshakes from peers
+   * are always answered. Node only (browsers connect over WebRTC).
+   */
+  secure?: 0 | 1 | 2 | boolean
 }
 
 type ClientEvents = {
@@ -118,7 +125,11 @@ export class WebTorrent extends Emitter<ClientEvents> implements ClientHost {
     }
     this.downloadLimiter = new RateLimiter(opts.downloadLimit ?? -1)
     this.uploadLimiter = new RateLimiter(opts.uploadLimit ?? -1)
-    this.pool = new ConnectionPool({ host: opts.host, utp: opts.utp, maxConnsPerTorrent: opts.maxConns, blocklist: ip => this.blocklist(ip) })
+    const secure = Number(opts.secure ?? 1)
+    if (secure !== 0 && secure !== 1 && secure !== 2) throw new WasmTorrentError('ERR_CLIENT_OPTIONS', 'secure must be 0, 1 or 2')
+    this.pool = new ConnectionPool({
+      host: opts.host, utp: opts.utp, maxConnsPerTorrent: opts.maxConns, blocklist: ip => this.blocklist(ip), secure
+    })
     // Incoming blocked connections (no torrent yet); dial-time blocks are reported by the torrents.
     this.pool.on('blockedPeer', (addr: string, infoHash: string | null) => { if (infoHash === null) this.emit('blockedPeer', addr, null, undefined) })
     if (typeof opts.blocklist === 'function') this.blockedBy = opts.blocklist

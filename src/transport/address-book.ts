@@ -4,8 +4,9 @@
  * due addresses, dials them and reports back here.
  *
  * Reconnects (per address, per torrent). A failed attempt (connect error/timeout, or a close before the
- * handshakes completed) and a close of an established connection both count as a failure; the k-th
- * consecutive failure waits `backoff[k-1]` before the next attempt: by default 1 s, 5 s, 15 s (webtorrent's
+ * handshakes completed) and a close of an established connection both count as a failure (not the immediate
+ * retries: over the other transport, switchTransport below, and in plaintext after a failed MSE handshake,
+ * pool-encryption.ts); the k-th consecutive failure waits `backoff[k-1]` before the next attempt: by default 1 s, 5 s, 15 s (webtorrent's
  * schedule), then 30 s, 60 s; after the 6th consecutive failure the address is given up ('peerGivenUp') until
  * it is added again (e.g. by the next tracker announce). A connection that stayed up for `stableAfter` (60 s)
  * resets the count first, so a good peer that drops after an hour is redialed after 1 s. Addresses are not
@@ -19,6 +20,7 @@ import { parseAddress, type PeerAddress } from './address.js'
 import { dialOrder } from './dialer.js'
 import type { Transport, TransportKind } from './types.js'
 import type { Conn, PeerRecord, TorrentState } from './pool-types.js'
+import { plaintextRetry } from './pool-encryption.js'
 
 export class AddressBook {
   private readonly transport: Transport
@@ -59,7 +61,8 @@ export class AddressBook {
     } else {
       rec = {
         key: a.key, host: a.host, port: a.port, state: 'queued', failures: 0, nextAttempt: 0, lastKind: null,
-        nextKind: null, switched: false, abort: null, conn: null, removed: false
+        nextKind: null, switched: false, plaintextNext: false, plaintextRetried: false, plaintextWorks: false,
+        abort: null, conn: null, removed: false
       }
       t.peers.set(a.key, rec)
       // Already connected to us from that address (its extended handshake told us its listen port)?
@@ -90,6 +93,7 @@ export class AddressBook {
   /** Counts a failure: the address waits its backoff step, or is given up (returns true) after the last one. */
   recordFailure (rec: PeerRecord): boolean {
     rec.switched = false
+    rec.plaintextRetried = false
     rec.failures++
     if (rec.failures > this.backoff.length) {
       rec.state = 'idle'
@@ -108,7 +112,7 @@ export class AddressBook {
     if (this.selfAddrs.has(rec.key)) rec.state = 'self'
     else if (reason instanceof WireProtocolError || (reason as WasmTorrentError | undefined)?.code === 'ERR_PEER_BANNED') rec.state = 'banned'
     else if (conn.noReconnect) rec.state = 'idle'
-    else if (this.switchTransport(rec, conn)) rec.state = 'queued'
+    else if (plaintextRetry(rec, conn) || this.switchTransport(rec, conn)) rec.state = 'queued'
     else {
       if (conn.readyAt > 0 && this.now() - conn.readyAt >= this.stableAfter) rec.failures = 0
       return this.recordFailure(rec)

@@ -11,6 +11,8 @@ export type {
 export type { PoolStats } from './pool-stats.js'
 export { TransportError } from './errors.js'
 export { createTransport, UTP_SUPPORT } from '#transport'
-export type { Transport, TransportKind, TransportOptions, TransportSocket, IncomingConnection, DialOptions } from './types.js'
+export type {
+  Transport, TransportKind, TransportOptions, TransportSocket, IncomingConnection, DialOptions, EncryptionMode, EncryptedSocket
+} from './types.js'
 export { parseAddress, normalizeHost } from './address.js'
 export type { PeerAddress } from './address.js'

@@ -6,9 +6,12 @@ import type { Server, Socket } from 'node:net'
 import { TransportError } from './errors.js'
 import { closeTcp, dialTcp, listenTcp } from './tcp.js'
 import { bindUtp, closeUtp, dialUtp, loadUtp, type UtpConnection, type UtpSocket } from './utp.js'
-import type { DialOptions, IncomingConnection, Transport, TransportKind, TransportOptions, TransportSocket } from './types.js'
+import type {
+  DialOptions, EncryptedSocket, IncomingConnection, Transport, TransportKind, TransportOptions, TransportSocket
+} from './types.js'
 import { normalizeHost } from './address.js'
 import { MseResponder } from '../mse/responder.js'
+import { MseInitiator } from '../mse/initiator.js'
 
 // Bounded retries when listen(0) gets a TCP port whose UDP twin is taken: a handful of collisions in a row
 // means something is wrong (a port-range exhaustion), not bad luck.
@@ -32,10 +35,12 @@ export class NodeTransport implements Transport {
     this.listenAttempts = opts.listenAttempts ?? DEFAULT_LISTEN_ATTEMPTS
   }
 
-  acceptEncrypted (socket: TransportSocket, infoHashes: () => Iterable<string>): TransportSocket {
-    const wrapped: TransportSocket = new MseResponder(socket, { infoHashes })
-    wrapped.localPort = socket.localPort
-    return wrapped
+  acceptEncrypted (socket: TransportSocket, infoHashes: () => Iterable<string>, opts: { rc4Only?: boolean } = {}): EncryptedSocket {
+    return new MseResponder(socket, { infoHashes, rc4Only: opts.rc4Only })
+  }
+
+  dialEncrypted (socket: TransportSocket, opts: { infoHash: string, rc4Only?: boolean }): EncryptedSocket {
+    return new MseInitiator(socket, opts)
   }
 
   async listen (port: number, host: string | undefined, onConnection: (c: IncomingConnection) => void): Promise<number> {

@@ -2,6 +2,8 @@
  * What the connection pool reports about itself (`pool.stats()`): its connections now, and counters of why
  * wires closed, dials failed and accepts were refused, since the pool was made.
  */
+import { WireProtocolError, type WasmTorrentError } from '../errors.js'
+import { encryptionLabel, mseFailed, mseFailureCode } from './pool-encryption.js'
 import type { Conn, TorrentState } from './pool-types.js'
 
 export interface PoolStats {
@@ -24,6 +26,14 @@ export interface PoolStats {
   blocked: number
   selfConnections: number
   duplicates: number
+  /**
+   * Wires that completed their handshakes, by direction and how their bytes travel (MSE/PE, see
+   * pool-encryption.ts): 'mse-rc4', 'mse-plaintext' (MSE handshake, then plaintext), 'plaintext' (no MSE),
+   * and for outgoing ones 'plaintext-fallback' (plaintext because MSE failed with that address).
+   */
+  encryption: { outgoing: Record<string, number>, incoming: Record<string, number> }
+  /** Outgoing MSE handshakes that failed, by code (ERR_MSE_*, or the wire's reason, e.g. a handshake timeout). */
+  mseFailures: Record<string, number>
 }
 
 export function bump (counts: Record<string, number>, code: string): void {
@@ -39,6 +49,20 @@ export class PoolCounters {
   blocked = 0
   selfConnections = 0
   duplicates = 0
+  readonly encryption: PoolStats['encryption'] = { outgoing: {}, incoming: {} }
+  readonly mseFailures: Record<string, number> = {}
+
+  /** `conn` completed its handshakes. */
+  ready (conn: Conn): void {
+    bump(conn.outgoing ? this.encryption.outgoing : this.encryption.incoming, encryptionLabel(conn))
+  }
+
+  /** `conn` closed for `reason`. */
+  closed (conn: Conn, reason: Error | undefined): void {
+    bump(this.closes, (reason as WasmTorrentError | undefined)?.code ?? 'CLEAN')
+    if (reason instanceof WireProtocolError) this.violations++
+    if (mseFailed(conn)) bump(this.mseFailures, mseFailureCode(conn, reason))
+  }
 
   /** The counters (copied) with the connections of `conns` and `torrents`. */
   snapshot (conns: ReadonlySet<Conn>, torrents: Iterable<TorrentState>, halfOpen: number): PoolStats {
@@ -61,7 +85,9 @@ export class PoolCounters {
       violations: this.violations,
       blocked: this.blocked,
       selfConnections: this.selfConnections,
-      duplicates: this.duplicates
+      duplicates: this.duplicates,
+      encryption: { outgoing: { ...this.encryption.outgoing }, incoming: { ...this.encryption.incoming } },
+      mseFailures: { ...this.mseFailures }
     }
   }
 }

@@ -6,7 +6,7 @@
 import type { Wire } from '../wire/wire.js'
 import type { WireOptions } from '../wire/types.js'
 import type { TransportError } from './errors.js'
-import type { Transport, TransportKind } from './types.js'
+import type { EncryptedSocket, Transport, TransportKind } from './types.js'
 import type { PoolTorrent } from './pool-torrent.js'
 
 /**
@@ -56,6 +56,14 @@ export interface PoolOptions {
   blocklist?: Blocklist
   /** Passed to every Wire (clientVersion, timeouts, maxPeerRequests, ...). */
   wire?: Omit<WireOptions, 'type' | 'remoteAddress' | 'remotePort' | 'pieces' | 'listenPort'>
+  /**
+   * MSE/PE protocol encryption (webtorrent's `secure`; see pool-encryption.ts). 0: dials are plaintext;
+   * 1 (default): dials open with MSE offering plaintext or RC4, and an address whose MSE handshake fails is
+   * redialed once at once in plaintext (remembered when that works); 2: RC4 only, both ways: dials offer only
+   * RC4 and never fall back, incoming plaintext handshakes and offers without RC4 are refused. Incoming MSE
+   * handshakes are answered in every mode. Needs a transport with MSE (Node); ignored otherwise.
+   */
+  secure?: 0 | 1 | 2
   /** Replaces the platform transport ("#transport"); `utp` is then the transport's business. */
   transport?: Transport
   /** Clock for backoff bookkeeping (ms). */
@@ -119,8 +127,18 @@ export interface PoolTorrentEvents {
   peerGivenUp: (address: string) => void
 }
 
+/** How a connection's bytes travel (MSE/PE, pool-encryption.ts). */
+export interface ConnEncryption {
+  /** The MSE wrapper of the connection (incoming on a transport with MSE; outgoing dialed with MSE), else null. */
+  mse: EncryptedSocket | null
+  /** An outgoing MSE dial whose failure may be retried in plaintext (secure 1). */
+  mayFallBack: boolean
+  /** An outgoing plaintext dial made because MSE failed with the address (now or before). */
+  fallback: boolean
+}
+
 /** One wire of the pool, from accept or dial until it closes (internal, as the two records below). */
-export interface Conn {
+export interface Conn extends ConnEncryption {
   wire: Wire
   outgoing: boolean
   kind: TransportKind | null
@@ -153,6 +171,11 @@ export interface PeerRecord {
   nextKind: TransportKind | null
   /** This round already switched transport once. */
   switched: boolean
+  /** Plaintext for the next attempt (its MSE handshake just failed); `plaintextRetried`: done once this round. */
+  plaintextNext: boolean
+  plaintextRetried: boolean
+  /** A plaintext dial completed the handshakes after MSE had failed: dial plaintext from now on. */
+  plaintextWorks: boolean
   abort: AbortController | null
   conn: Conn | null
   removed: boolean

@@ -14,10 +14,10 @@
  *
  * Beside it: pool-types.ts (defaults, options, events, records), pool-torrent.ts (a torrent's view),
  * address-book.ts (reconnects and backoff: which addresses to dial when), connection-rules.ts (which of two
- * connections to one peer survives; self-connections), pool-stats.ts (stats()).
+ * connections to one peer survives; self-connections), pool-stats.ts (stats()), pool-encryption.ts (MSE/PE: the
+ * `secure` option, the plaintext fallback).
  */
 import { Emitter } from '../util/emitter.js'
-import { WasmTorrentError, WireProtocolError } from '../errors.js'
 import { Wire } from '../wire/wire.js'
 import type { ByteStream, WireType } from '../wire/types.js'
 import type { ExtendedHandshake } from '../wire/extension.js'
@@ -25,11 +25,12 @@ import { createTransport } from '#transport'
 import { TransportError } from './errors.js'
 import { addressKey, normalizeHost, parseAddress } from './address.js'
 import { dialOrder, dialPeer, type DialResult } from './dialer.js'
-import type { IncomingConnection, Transport, TransportKind } from './types.js'
+import type { EncryptionMode, IncomingConnection, Transport, TransportKind } from './types.js'
 import { AddressBook, handOver, link } from './address-book.js'
 import { duplicateLoser, ownDial } from './connection-rules.js'
 import { PoolTorrent } from './pool-torrent.js'
 import { bump, PoolCounters, type PoolStats } from './pool-stats.js'
+import { outgoingStream, PLAIN, secureLevel, type ConnEncryption, type Secure } from './pool-encryption.js'
 import {
   DEFAULT_BACKOFF, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONNS, DEFAULT_MAX_CONNS_PER_TORRENT, DEFAULT_MAX_HALF_OPEN,
   DEFAULT_STABLE_AFTER, type Blocklist, type Conn, type PeerRecord, type PoolEvents, type PoolOptions,
@@ -55,6 +56,8 @@ export class ConnectionPool extends Emitter<PoolEvents> {
   readonly backoff: readonly number[]
   readonly stableAfter: number
   readonly preferUtp: boolean
+  /** MSE/PE: 0 plaintext dials, 1 MSE dials with plaintext fallback, 2 RC4 only (pool-encryption.ts). */
+  readonly secure: Secure
   blocklist: Blocklist | null
   destroyed = false
 
@@ -69,6 +72,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
   private draining = false
   private destroyPromise: Promise<void> | null = null
   private readonly counters = new PoolCounters()
+  private readonly connOf = new WeakMap<Wire, Conn>()
 
   constructor (opts: PoolOptions = {}) {
     super()
@@ -81,6 +85,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF
     this.stableAfter = opts.stableAfter ?? DEFAULT_STABLE_AFTER
     this.preferUtp = opts.preferUtp ?? false
+    this.secure = secureLevel(opts.secure)
     this.blocklist = opts.blocklist ?? null
     this.now = opts.now ?? Date.now
     this.book = new AddressBook({
@@ -178,6 +183,16 @@ export class ConnectionPool extends Emitter<PoolEvents> {
 
   stats (): PoolStats {
     return this.counters.snapshot(this.conns, this.torrents.values(), this.halfOpen)
+  }
+
+  /**
+   * How a wire of this pool carries its bytes: 'plaintext' (no MSE), 'mse-plaintext' (an MSE handshake, then
+   * plaintext) or 'mse-rc4'; null for a wire not from this pool or while its MSE handshake runs.
+   */
+  encryption (wire: Wire): EncryptionMode | null {
+    const c = this.connOf.get(wire)
+    if (c === undefined) return null
+    return c.mse === null ? 'plaintext' : c.mse.mode
   }
 
   // ------------------------------------------------------------------ address book (PoolTorrent calls these)
@@ -323,7 +338,8 @@ export class ConnectionPool extends Emitter<PoolEvents> {
       return this.drain()
     }
     const type: WireType = kind === 'tcp' ? 'tcpOutgoing' : 'utpOutgoing'
-    const conn = this.makeConn(socket, type, kind, ip, rec.port, true, t)
+    const { stream, enc } = outgoingStream(this.transport, this.secure, rec, socket, t.infoHash)
+    const conn = this.makeConn(stream, type, kind, ip, rec.port, true, t, enc)
     conn.localPort = socket.localPort
     link(rec, conn)
     conn.wire.once('handshake', (_ih: string, pid: string) => this.onOutgoingHandshake(conn, pid))
@@ -334,7 +350,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
   // ------------------------------------------------------------------ connections
 
   private makeConn (stream: ByteStream, type: WireType, kind: TransportKind | null, ip: string, port: number,
-    outgoing: boolean, t: TorrentState | null): Conn {
+    outgoing: boolean, t: TorrentState | null, enc: ConnEncryption = PLAIN): Conn {
     const wire = new Wire(stream, {
       ...this.opts.wire,
       handshakeTimeout: this.opts.handshakeTimeout ?? this.opts.wire?.handshakeTimeout,
@@ -346,9 +362,10 @@ export class ConnectionPool extends Emitter<PoolEvents> {
     })
     const conn: Conn = {
       wire, outgoing, kind, torrent: t, peer: null, localPort: undefined, remoteAddress: ip, peerListenPort: 0,
-      peerId: null, handshaked: false, readyAt: 0, rejected: false, noReconnect: false
+      peerId: null, handshaked: false, readyAt: 0, rejected: false, noReconnect: false, ...enc
     }
     this.conns.add(conn)
+    this.connOf.set(wire, conn)
     t?.conns.add(conn)
     wire.once('ready', () => this.onReady(conn))
     wire.once('close', (reason?: Error) => this.onClose(conn, reason))
@@ -358,13 +375,13 @@ export class ConnectionPool extends Emitter<PoolEvents> {
   private onIncoming (c: IncomingConnection): void {
     const type: WireType = c.kind === 'tcp' ? 'tcpIncoming' : 'utpIncoming'
     // Peers that open with an MSE/PE handshake (libtorrent, Transmission, webtorrent's default) are accepted too.
-    const stream = this.transport.acceptEncrypted?.(c.socket, () => this.torrents.keys()) ?? c.socket
-    const conn = this.acceptStream(stream, type, c.kind, c.remoteAddress, c.remotePort)
+    const mse = this.transport.acceptEncrypted?.(c.socket, () => this.torrents.keys(), { rc4Only: this.secure === 2 }) ?? null
+    const conn = this.acceptStream(mse ?? c.socket, type, c.kind, c.remoteAddress, c.remotePort, { ...PLAIN, mse })
     if (conn !== null) conn.localPort = c.socket.localPort
   }
 
   private acceptStream (stream: ByteStream, type: WireType, kind: TransportKind | null, remoteAddress: string,
-    remotePort: number): Conn | null {
+    remotePort: number, enc: ConnEncryption = PLAIN): Conn | null {
     const ip = normalizeHost(remoteAddress)
     const refuse = (code: string): null => {
       bump(this.counters.refused, code)
@@ -377,7 +394,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
       return refuse('ERR_POOL_BLOCKED')
     }
     if (this.total() >= this.maxConns) return refuse('ERR_POOL_FULL')
-    const conn = this.makeConn(stream, type, kind, ip, remotePort, false, null)
+    const conn = this.makeConn(stream, type, kind, ip, remotePort, false, null, enc)
     conn.wire.once('handshake', (ih: string, pid: string) => this.onIncomingHandshake(conn, ih, pid))
     return conn
   }
@@ -487,9 +504,11 @@ export class ConnectionPool extends Emitter<PoolEvents> {
     const t = conn.torrent
     if (t === null || t.removed) return
     conn.readyAt = this.now()
+    this.counters.ready(conn)
     if (conn.peer !== null && conn.outgoing && conn.kind !== null) {
       conn.peer.lastKind = conn.kind
       conn.peer.switched = false
+      if (conn.fallback) conn.peer.plaintextWorks = true
     }
     try {
       t.opts.onReady?.(conn.wire)
@@ -502,8 +521,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
   private onClose (conn: Conn, reason: Error | undefined): void {
     this.conns.delete(conn)
     const t = conn.torrent
-    bump(this.counters.closes, (reason as WasmTorrentError | undefined)?.code ?? 'CLEAN')
-    if (reason instanceof WireProtocolError) this.counters.violations++
+    this.counters.closed(conn, reason)
     if (t !== null) {
       t.conns.delete(conn)
       if (conn.peerId !== null && t.byPeerId.get(conn.peerId) === conn) t.byPeerId.delete(conn.peerId)

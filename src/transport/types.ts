@@ -16,6 +16,17 @@ export interface TransportSocket extends ByteStream {
   localPort?: number
 }
 
+/** How a connection's bytes travel: no MSE, an MSE handshake then plaintext, or RC4 throughout. */
+export type EncryptionMode = 'plaintext' | 'mse-plaintext' | 'mse-rc4'
+
+/** A connection wrapped for MSE/PE (acceptEncrypted, dialEncrypted). */
+export interface EncryptedSocket extends TransportSocket {
+  /** How the bytes travel once the MSE handshake is done; null while it runs or after it failed. */
+  readonly mode: EncryptionMode | null
+  /** Why the MSE handshake failed (a WasmTorrentError, code ERR_MSE_*), else null. */
+  readonly failure: Error | null
+}
+
 export interface IncomingConnection {
   kind: TransportKind
   socket: TransportSocket
@@ -51,9 +62,15 @@ export interface Transport {
   listen (port: number, host: string | undefined, onConnection: (c: IncomingConnection) => void): Promise<number>
   /**
    * Wraps an incoming connection so that peers opening with an MSE/PE encrypted handshake can connect too
-   * (plaintext handshakes pass through). `infoHashes` lists the torrents they may ask for. Node only.
+   * (plaintext handshakes pass through unless `rc4Only`). `infoHashes` lists the torrents they may ask for.
+   * `rc4Only` refuses plaintext handshakes and MSE offers without RC4 (ERR_MSE_*). Node only.
    */
-  acceptEncrypted? (socket: TransportSocket, infoHashes: () => Iterable<string>): TransportSocket
+  acceptEncrypted? (socket: TransportSocket, infoHashes: () => Iterable<string>, opts?: { rc4Only?: boolean }): EncryptedSocket
+  /**
+   * Wraps a connection we dialed for torrent `infoHash`: it opens with the MSE/PE handshake, offering plaintext
+   * or RC4 (only RC4 with `rc4Only`); bytes written meanwhile wait for it. Node only.
+   */
+  dialEncrypted? (socket: TransportSocket, opts: { infoHash: string, rc4Only?: boolean }): EncryptedSocket
   /** One connection attempt on one transport. uTP dials go out from the listening UDP socket (listen first). */
   dial (kind: TransportKind, host: string, port: number, opts: DialOptions): Promise<TransportSocket>
   /** Stops listening and releases the sockets; connections must be destroyed by their owners first. */
