@@ -208,7 +208,7 @@ describe.skipIf(!haveLt)('e2e with libtorrent', () => {
       const seeded = us.seed(tree.src, { pieceLength: tree.pieceLength })
       await waitFor(seeded, 'ready', 30_000)
       const modes: string[] = []
-      seeded.on('wire', w => modes.push((w as unknown as { stream: { mode?: string } }).stream.mode ?? 'none'))
+      seeded.on('wire', w => modes.push(us.pool.encryption(w as Wire) ?? 'none'))
       const peer = await LtPeer.start({ utp: false })
       lts.push(peer)
       // settings_pack values: enc_policy pe_forced = 0; enc_level pe_rc4 = 2, pe_both = 3.

@@ -1,13 +1,16 @@
 /**
  * End to end with transmission-daemon 3.00 on 127.0.0.1 (issue 5 item 8): we download from Transmission and
- * seed to it, on the multi-file tree and the ~64 MiB file, byte-identical, over TCP in plaintext. We always dial
- * it (it never dials 127.x peers). Transmission waits for its 10 s rechoke before it unchokes or requests, so
- * the four cases share one daemon and run concurrently. Transmission does not create 0-byte files when it
- * downloads: those may be absent on its side.
+ * seed to it, on the multi-file tree and the ~64 MiB file, byte-identical, over TCP. We always dial it (it never
+ * dials 127.x peers). Our dials open with MSE/PE (the default `secure: 1`); this Transmission only tolerates
+ * encryption and drops the encrypted handshake, so each case also checks our plaintext fallback (counted in the
+ * pool's stats). A second daemon requires encryption: we download from it over RC4. Transmission waits for its
+ * 10 s rechoke before it unchokes or requests, so the cases run concurrently. Transmission does not create
+ * 0-byte files when it downloads: those may be absent on its side.
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 import { createTorrent, type Torrent, type WebTorrent } from '../src/index.js'
+import type { PoolStats } from '../src/transport/index.js'
 import type { Wire } from '../src/wire/index.js'
 import { Transmission, type TrTorrent } from './helpers/transmission.js'
 import { needs, system } from './helpers/system.js'
@@ -23,6 +26,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
   const tmp = tempDirs('wt-e2e-transmission-')
   const clients: WebTorrent[] = []
   let tr: Transmission
+  let trRequired: Transmission
   let tree: Content
   let big: Content
 
@@ -33,12 +37,12 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
     const bigParent = tmp.dir()
     writeBigFile(bigParent, 'big.bin')
     big = { name: 'big', src: join(bigParent, 'big.bin'), parent: bigParent, pieceLength: 256 * 1024 }
-    tr = await Transmission.start(tmp.dir())
+    ;[tr, trRequired] = await Promise.all([Transmission.start(tmp.dir()), Transmission.start(tmp.dir(), { encryption: 2 })])
   }, 60_000)
 
   afterAll(async () => {
     await Promise.allSettled(clients.splice(0).map(c => c.destroy()))
-    await tr?.stop()
+    await Promise.allSettled([tr?.stop(), trRequired?.stop()])
     tmp.cleanup()
   })
 
@@ -46,6 +50,16 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
     const wires: Wire[] = []
     t.on('wire', (w: Wire) => wires.push(w))
     return wires
+  }
+
+  /**
+   * Our dial's MSE handshake was dropped and the plaintext redial carried the transfer. (Other cases dial the
+   * same daemon at once: it refuses a second handshake from 127.0.0.1 while one runs, so a client may count
+   * more than one failed attempt.)
+   */
+  function assertFellBack (s: PoolStats, expect: (v: unknown) => any): void {
+    expect(Object.keys(s.encryption.outgoing)).toEqual(['plaintext-fallback'])
+    expect(s.mseFailures.ERR_MSE_CLOSED).toBeGreaterThanOrEqual(1)
   }
 
   function clientName (w: Wire): string {
@@ -66,7 +80,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
   for (const which of ['tree', 'big'] as const) {
     const what = which === 'tree' ? 'the multi-file tree' : 'the 64 MiB file'
 
-    it.concurrent(`downloads ${what} from Transmission over tcp (we dial, plaintext)`, async ({ expect }) => {
+    it.concurrent(`downloads ${what} from Transmission over tcp (we dial; MSE dropped, plaintext fallback)`, async ({ expect }) => {
       const c = which === 'tree' ? tree : big
       // Twice the piece length of the seeding cases: another info-hash for the same data.
       const torrent = await createTorrent(c.src, { pieceLength: c.pieceLength * 2 })
@@ -82,12 +96,14 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
       expect(verified).toBe(t.pieceCount)
       expect([...new Set(wires.map(w => w.type))]).toEqual(['tcpOutgoing'])
       expect(clientName(wires[0])).toMatch(/^Transmission/)
+      expect(us.pool.encryption(wires[0])).toBe('plaintext')
+      assertFellBack(us.pool.stats(), expect)
       if (c.name === 'tree') expect(sameTree(c.src, join(out, 'album'))).toEqual([])
       else expect(sameFile(c.src, join(out, 'big.bin'))).toBe(true)
       expect((await tr.get(id)).uploadedEver).toBeGreaterThanOrEqual(t.length)
     }, 60_000)
 
-    it.concurrent(`seeds ${what} to Transmission over tcp (we dial, plaintext)`, async ({ expect }) => {
+    it.concurrent(`seeds ${what} to Transmission over tcp (we dial; MSE dropped, plaintext fallback)`, async ({ expect }) => {
       const c = which === 'tree' ? tree : big
       const us = await ourClient(clients)
       const seeded = us.seed(c.src, { pieceLength: c.pieceLength })
@@ -103,9 +119,39 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
       // It listed us: an incoming plaintext TCP peer (its client name comes from our peer id).
       expect(peers.some(p => p.address === '127.0.0.1' && p.isIncoming && !p.isEncrypted && !p.isUTP)).toBe(true)
       expect(wires[0].type).toBe('tcpOutgoing')
+      assertFellBack(us.pool.stats(), expect)
       expect(seeded.uploaded).toBeGreaterThanOrEqual(seeded.length)
       if (c.name === 'tree') expect(sameTreeButEmpty(c.src, join(out, 'album'))).toEqual([])
       else expect(sameFile(c.src, join(out, 'big.bin'))).toBe(true)
     }, 60_000)
   }
+
+  it.concurrent('downloads the multi-file tree from a Transmission that requires encryption (we dial; MSE, RC4)', async ({ expect }) => {
+    const torrent = await createTorrent(tree.src, { pieceLength: tree.pieceLength })
+    const id = await trRequired.add(torrent, tree.parent)
+    await trRequired.waitFor(id, t => t.status === 6 && t.percentDone === 1, 30_000, 'transmission to check and seed')
+    const us = await ourClient(clients)
+    const out = tmp.dir()
+    const t = us.add(torrent, { path: out, peers: [`127.0.0.1:${trRequired.port}`] })
+    const wires = watchWires(t)
+    // Transmission's peer list, polled while the transfer runs (it drops the connection once we are a seed).
+    const listed: TrTorrent['peers'] = []
+    let finished = false
+    const poll = (async () => {
+      while (!finished) {
+        listed.push(...(await trRequired.get(id)).peers)
+        await new Promise(resolve => setTimeout(resolve, 200))
+      }
+    })()
+    try {
+      await whenDone(t, 45_000)
+    } finally {
+      finished = true
+      await poll
+    }
+    expect(sameTree(tree.src, join(out, 'album'))).toEqual([])
+    expect([...new Set(wires.map(w => us.pool.encryption(w)))]).toEqual(['mse-rc4'])
+    expect(us.pool.stats().encryption.outgoing).toEqual({ 'mse-rc4': wires.length })
+    expect(listed.some(p => p.address === '127.0.0.1' && p.isIncoming && p.isEncrypted)).toBe(true)
+  }, 60_000)
 })

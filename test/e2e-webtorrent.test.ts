@@ -1,9 +1,10 @@
 /**
  * End to end with webtorrent (npm 3.0.21) running in its own process on 127.0.0.1 (issue 5 item 8; issue 4:
  * "with webtorrent (npm) over TCP in both directions"): we download from it and seed to it, on the multi-file
- * tree and the ~64 MiB file, byte-identical. webtorrent keeps its default encryption setting (secure: 1, BEP 8
- * MSE/PE with plaintext fallback) when we dial it; when it dials us it opens with an MSE/PE handshake, which we
- * answer (src/mse); the plaintext cases use secure: 0.
+ * tree and the ~64 MiB file, byte-identical. Encryption (MSE/PE, src/mse) both ways: our dials open with MSE (our
+ * default secure: 1), which webtorrent (its default secure: 1) answers choosing plaintext, or RC4 when either
+ * side requires it (secure: 2); when it dials us it opens with an MSE/PE handshake, which we answer; the
+ * plaintext cases use secure: 0.
  * webtorrent does not create 0-byte files when it downloads: those are allowed to be absent on its side.
  */
 import { join } from 'node:path'
@@ -74,6 +75,7 @@ describe('e2e with webtorrent (npm)', () => {
       expect(t.infoHash).toBe(infoHash)
       expect(verified).toBe(t.pieceCount)
       expect([...new Set(types)]).toEqual(['tcpOutgoing'])
+      expect(us.pool.stats().encryption.outgoing).toEqual({ 'mse-plaintext': types.length }) // our MSE dial, answered
       assertSame(c, out, false)
       const st = await wt.status(infoHash)
       expect(st.uploaded).toBeGreaterThanOrEqual(t.length)
@@ -94,6 +96,7 @@ describe('e2e with webtorrent (npm)', () => {
       seeded.addPeer(`127.0.0.1:${wt.port}`)
       await wt.whenDone(ih, which === 'big' ? 30_000 : 15_000)
       expect([...new Set(types)]).toEqual(['tcpOutgoing'])
+      expect(us.pool.stats().encryption.outgoing).toEqual({ 'mse-plaintext': types.length })
       const st = await wt.status(ih)
       expect(st.progress).toBe(1)
       expect(seeded.uploaded).toBeGreaterThanOrEqual(seeded.length)
@@ -126,9 +129,9 @@ describe('e2e with webtorrent (npm)', () => {
       const seeded = us.seed(tree.src, { pieceLength: tree.pieceLength })
       await waitFor(seeded, 'ready', 30_000)
       const types = wireTypes(seeded)
-      // The stream under each wire says how its handshake went ('mse-plaintext' / 'mse-rc4' / 'plaintext').
+      // How each wire's handshake went ('mse-plaintext' / 'mse-rc4' / 'plaintext'), as the pool reports it.
       const modes: string[] = []
-      seeded.on('wire', (w: Wire) => modes.push((w as unknown as { stream: { mode?: string } }).stream.mode ?? 'none'))
+      seeded.on('wire', (w: Wire) => modes.push(us.pool.encryption(w) ?? 'none'))
       const wt = await wtPeer({ secure, utp: false })
       const out = tmp.dir()
       const ih = await wt.add(seeded.torrentFile!, out)
@@ -137,6 +140,25 @@ describe('e2e with webtorrent (npm)', () => {
       expect([...new Set(types)]).toEqual(['tcpIncoming'])
       expect([...new Set(modes)]).toEqual([secure === 1 ? 'mse-plaintext' : 'mse-rc4'])
       assertSame(tree, out, true)
+    }, 40_000)
+  }
+
+  // We dial with RC4 required on either side: webtorrent requiring it (secure: 2) and our default offer, or our
+  // secure: 2 and webtorrent's default.
+  for (const [ourSecure, theirSecure] of [[1, 2], [2, 1]] as const) {
+    it(`downloads the multi-file tree from webtorrent over RC4 (we dial; our secure: ${ourSecure}, webtorrent's: ${theirSecure})`, async () => {
+      const wt = await wtPeer({ secure: theirSecure, utp: false })
+      const { infoHash, torrentFile } = await wt.seed(tree.src, tree.pieceLength)
+      const us = await ourClient(clients, { secure: ourSecure })
+      const out = tmp.dir()
+      const t = us.add(torrentFile, { path: out, peers: [`127.0.0.1:${wt.port}`] })
+      const wires: Wire[] = []
+      t.on('wire', (w: Wire) => wires.push(w))
+      await whenDone(t, 20_000)
+      expect(t.infoHash).toBe(infoHash)
+      expect([...new Set(wires.map(w => us.pool.encryption(w)))]).toEqual(['mse-rc4'])
+      expect(Object.keys(us.pool.stats().encryption.outgoing)).toEqual(['mse-rc4'])
+      assertSame(tree, out, false)
     }, 40_000)
   }
 })

@@ -11,7 +11,9 @@ import { JsonLinePeer } from './json-line-peer.js'
 export interface LtEvent { event: string, type?: string, message?: string, info_hash?: string, [k: string]: unknown }
 export interface LtPeerInfo {
   ip: string, port: number, client: string, pid: string, seed: boolean, utp: boolean, outgoing: boolean,
-  source: number, pex: boolean, total_download: number, total_upload: number, num_hashfails: number
+  source: number, pex: boolean, total_download: number, total_upload: number, num_hashfails: number,
+  /** MSE/PE: RC4 after the handshake, an MSE handshake then plaintext, or no MSE. */
+  encryption: 'rc4' | 'plaintext' | 'none'
 }
 export interface LtStatus {
   state: string, progress: number, total_done: number, total_wanted: number, has_metadata: boolean,

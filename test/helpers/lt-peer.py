@@ -107,6 +107,9 @@ def peer_list(handle):
             'source': int(p.source), 'pex': bool(p.source & lt.peer_info.pex),
             'total_download': p.total_download, 'total_upload': p.total_upload,
             'num_hashfails': p.num_hashfails,
+            # MSE/PE: 'rc4' (RC4 after the handshake), 'plaintext' (MSE handshake, then plaintext), or 'none'
+            'encryption': 'rc4' if p.flags & lt.peer_info.rc4_encrypted else
+            'plaintext' if p.flags & lt.peer_info.plaintext_encrypted else 'none',
         })
     return res
 

@@ -2,10 +2,11 @@
  * transmission-daemon 3.00 as a BitTorrent peer on 127.0.0.1 for the e2e tests, driven over its RPC (HTTP,
  * 127.0.0.1 only, no auth). Its settings.json turns off DHT, LPD, PEX, UPnP/NAT-PMP port forwarding, the
  * blocklist, queues and every rate or ratio limit; uTP is off unless asked for; encryption 0 ("tolerated",
- * plaintext preferred). Its peer port is bound to 127.0.0.1 (IPv6 to ::1).
+ * plaintext preferred) unless asked for (2: required). Its peer port is bound to 127.0.0.1 (IPv6 to ::1).
  *
  * Known behaviour (INTEROP.md): it never dials 127.x peers it hears of, so we dial it; it drops encrypted
- * handshakes (we speak plaintext); it requests only after its 10 s rechoke; it does not create 0-byte files.
+ * handshakes when encryption is 0 (our dials then fall back to plaintext); it requests only after its 10 s rechoke;
+ * it does not create 0-byte files.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -32,7 +33,7 @@ export class Transmission {
   }
 
   /** Starts a daemon with its own config dir under `dir`. */
-  static async start (dir: string, opts: { utp?: boolean } = {}): Promise<Transmission> {
+  static async start (dir: string, opts: { utp?: boolean, encryption?: 0 | 1 | 2 } = {}): Promise<Transmission> {
     const port = await freePort()
     const rpcPort = await freePort()
     const config = join(dir, 'config')
@@ -47,7 +48,7 @@ export class Transmission {
       'lpd-enabled': false,
       'pex-enabled': false,
       'utp-enabled': opts.utp === true,
-      encryption: 0,
+      encryption: opts.encryption ?? 0,
       'blocklist-enabled': false,
       'rpc-enabled': true,
       'rpc-bind-address': '127.0.0.1',
