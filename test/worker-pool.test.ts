@@ -88,4 +88,19 @@ describe('WorkerPool (hash-worker)', () => {
     expect(out.every(o => o.status === 'rejected' && (o.reason as { code?: string }).code === 'ERR_WORKER_POOL_DESTROYED')).toBe(true)
     await expect(pool.run({ type: 'verify' })).rejects.toMatchObject({ code: 'ERR_WORKER_POOL_DESTROYED' })
   })
+
+  it('destroy() fails a task in flight only after its worker has stopped (it may be writing through the caller\'s descriptors)', async () => {
+    const pool = newPool('hash-worker', 1)
+    pool.warm(1)
+    const slot = (pool as unknown as { slots: Array<{ ready: boolean, worker: { once: (e: string, f: () => void) => void } }> }).slots[0]
+    while (!slot.ready) await new Promise(resolve => setTimeout(resolve, 5))
+    const order: string[] = []
+    slot.worker.once('exit', () => order.push('exit'))
+    const d = new Uint8Array(64 * 1024 * 1024) // ~40 ms of hashing: still running when destroy() is called
+    const task = pool.run({ type: 'verify', data: d, blockLength: 0 }, [d.buffer as ArrayBuffer]).catch((e: { code?: string }) => order.push(`rejected ${e.code}`))
+    expect(pool.busy).toBe(1) // dispatched, in flight
+    await pool.destroy()
+    await task
+    expect(order).toEqual(['exit', 'rejected ERR_WORKER_POOL_DESTROYED'])
+  })
 })

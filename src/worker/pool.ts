@@ -89,9 +89,11 @@ export class WorkerPool {
     this.slots = []
     const err = new WasmTorrentError('ERR_WORKER_POOL_DESTROYED', 'the worker pool was destroyed')
     for (const t of this.queue.splice(0)) t.reject(err)
-    await Promise.all(slots.map(s => {
+    // Tasks in flight fail only once their worker has stopped: a task may be using resources its caller holds
+    // for it (a verify task writes through file descriptors the store keeps open until the task settles).
+    await Promise.all(slots.map(async s => {
+      await s.worker.terminate()
       this.fail(s, err)
-      return s.worker.terminate()
     }))
   }
 
@@ -146,7 +148,10 @@ export class WorkerPool {
   private remove (slot: Slot, cause: unknown): void {
     const i = this.slots.indexOf(slot)
     if (i >= 0) this.slots.splice(i, 1)
-    const err = new WasmTorrentError('ERR_WORKER_FAILED', `${this.entry} worker failed: ${(cause as Error)?.message ?? cause}`, { cause })
+    // (Ended by destroy(): its tasks fail as destroyed, not as a crash.)
+    const err = this.destroyed
+      ? new WasmTorrentError('ERR_WORKER_POOL_DESTROYED', 'the worker pool was destroyed')
+      : new WasmTorrentError('ERR_WORKER_FAILED', `${this.entry} worker failed: ${(cause as Error)?.message ?? cause}`, { cause })
     this.fail(slot, err)
     if (this.destroyed || this.queue.length === 0) return
     if (!slot.ready && this.slots.length === 0) {
