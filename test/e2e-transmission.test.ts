@@ -3,9 +3,11 @@
  * seed to it, on the multi-file tree and the ~64 MiB file, byte-identical, over TCP. We always dial it (it never
  * dials 127.x peers). Our dials open with MSE/PE (the default `secure: 1`); this Transmission only tolerates
  * encryption and drops the encrypted handshake, so each case also checks our plaintext fallback (counted in the
- * pool's stats). A second daemon requires encryption: we download from it over RC4. Transmission waits for its
- * 10 s rechoke before it unchokes or requests, so the cases run concurrently. Transmission does not create
- * 0-byte files when it downloads: those may be absent on its side.
+ * pool's stats). Another daemon requires encryption: we download from it over RC4. Transmission waits for its
+ * 10 s rechoke before it unchokes or requests, so the cases run concurrently, each against its own daemon: a
+ * daemon refuses a second handshake from an address while one is under way, so clients sharing 127.0.0.1 and
+ * one daemon kept failing each other's dials (and their plaintext fallbacks) for many seconds. Transmission
+ * does not create 0-byte files when it downloads: those may be absent on its side.
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -25,8 +27,13 @@ interface Content { name: 'tree' | 'big', src: string, parent: string, pieceLeng
 describe.skipIf(!haveTr)('e2e with Transmission', () => {
   const tmp = tempDirs('wt-e2e-transmission-')
   const clients: WebTorrent[] = []
-  let tr: Transmission
-  let trRequired: Transmission
+  const daemons: Array<Promise<Transmission>> = []
+  /** A daemon of the case's own (encryption 0: tolerated, unless asked). */
+  const daemon = (encryption?: 2): Promise<Transmission> => {
+    const d = Transmission.start(tmp.dir(), encryption === undefined ? {} : { encryption })
+    daemons.push(d)
+    return d
+  }
   let tree: Content
   let big: Content
 
@@ -37,12 +44,11 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
     const bigParent = tmp.dir()
     writeBigFile(bigParent, 'big.bin')
     big = { name: 'big', src: join(bigParent, 'big.bin'), parent: bigParent, pieceLength: 256 * 1024 }
-    ;[tr, trRequired] = await Promise.all([Transmission.start(tmp.dir()), Transmission.start(tmp.dir(), { encryption: 2 })])
   }, 60_000)
 
   afterAll(async () => {
     await Promise.allSettled(clients.splice(0).map(c => c.destroy()))
-    await Promise.allSettled([tr?.stop(), trRequired?.stop()])
+    await Promise.allSettled(daemons.map(async d => await (await d).stop()))
     tmp.cleanup()
   })
 
@@ -52,14 +58,10 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
     return wires
   }
 
-  /**
-   * Our dial's MSE handshake was dropped and the plaintext redial carried the transfer. (Other cases dial the
-   * same daemon at once: it refuses a second handshake from 127.0.0.1 while one runs, so a client may count
-   * more than one failed attempt.)
-   */
+  /** Our dial's MSE handshake was dropped, once, and the plaintext redial carried the transfer. */
   function assertFellBack (s: PoolStats, expect: (v: unknown) => any): void {
     expect(Object.keys(s.encryption.outgoing)).toEqual(['plaintext-fallback'])
-    expect(s.mseFailures.ERR_MSE_CLOSED).toBeGreaterThanOrEqual(1)
+    expect(s.mseFailures).toEqual({ ERR_MSE_CLOSED: 1 })
   }
 
   function clientName (w: Wire): string {
@@ -68,7 +70,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
   }
 
   /** Polls Transmission's peer list of `id` until it completes, remembering the peers it listed. */
-  async function trDone (id: number, timeoutMs: number): Promise<{ t: TrTorrent, peers: TrTorrent['peers'] }> {
+  async function trDone (tr: Transmission, id: number, timeoutMs: number): Promise<{ t: TrTorrent, peers: TrTorrent['peers'] }> {
     const peers: TrTorrent['peers'] = []
     const t = await tr.waitFor(id, t => {
       peers.push(...t.peers)
@@ -82,6 +84,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
 
     it.concurrent(`downloads ${what} from Transmission over tcp (we dial; MSE dropped, plaintext fallback)`, async ({ expect }) => {
       const c = which === 'tree' ? tree : big
+      const tr = await daemon()
       // Twice the piece length of the seeding cases: another info-hash for the same data.
       const torrent = await createTorrent(c.src, { pieceLength: c.pieceLength * 2 })
       const id = await tr.add(torrent, c.parent)
@@ -105,6 +108,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
 
     it.concurrent(`seeds ${what} to Transmission over tcp (we dial; MSE dropped, plaintext fallback)`, async ({ expect }) => {
       const c = which === 'tree' ? tree : big
+      const tr = await daemon()
       const us = await ourClient(clients)
       const seeded = us.seed(c.src, { pieceLength: c.pieceLength })
       await waitFor(seeded, 'ready', 30_000)
@@ -113,7 +117,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
       const id = await tr.add(seeded.torrentFile!, out)
       await tr.waitFor(id, t => t.status === 4, 15_000, 'transmission to start downloading')
       seeded.addPeer(`127.0.0.1:${tr.port}`)
-      const { t, peers } = await trDone(id, 45_000)
+      const { t, peers } = await trDone(tr, id, 45_000)
       expect(t.corruptEver).toBe(0)
       expect(t.haveValid).toBe(seeded.length)
       // It listed us: an incoming plaintext TCP peer (its client name comes from our peer id).
@@ -127,6 +131,7 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
   }
 
   it.concurrent('downloads the multi-file tree from a Transmission that requires encryption (we dial; MSE, RC4)', async ({ expect }) => {
+    const trRequired = await daemon(2)
     const torrent = await createTorrent(tree.src, { pieceLength: tree.pieceLength })
     const id = await trRequired.add(torrent, tree.parent)
     await trRequired.waitFor(id, t => t.status === 6 && t.percentDone === 1, 30_000, 'transmission to check and seed')
