@@ -90,6 +90,18 @@ describe.skipIf(!haveLt)('e2e: our MSE/PE dials to libtorrent with encryption fo
     return wires
   }
 
+  /** Downloads the tree from `peer` (rate-limited, so libtorrent's peer list can be read meanwhile), checked. */
+  async function downloadTree (us: WebTorrent, peer: LtPeer): Promise<{ wires: Wire[], ltSays: string[] }> {
+    const out = tmp.dir()
+    const t = us.add(readFileSync(torrents.tree.file), { path: out, peers: [`127.0.0.1:${peer.port}`], downloadLimit: 300_000 })
+    const wires = watchWires(t)
+    const done = whenDone(t, 30_000)
+    const ltSays = ltEncryption(peer, torrents.tree.ih, us.peerId, done)
+    await done
+    expect(sameTree(treeSrc, join(out, 'album'))).toEqual([])
+    return { wires, ltSays: await ltSays }
+  }
+
   const cases: Array<[Level, Kind, 'tree' | 'big']> = [
     ['rc4', 'tcp', 'tree'], ['rc4', 'tcp', 'big'], ['both', 'tcp', 'tree'], ['rc4', 'utp', 'tree'], ['both', 'utp', 'big']
   ]
@@ -141,15 +153,9 @@ describe.skipIf(!haveLt)('e2e: our MSE/PE dials to libtorrent with encryption fo
   it('with secure: 2 (RC4 only, no fallback) the forced peer with allowed: both is downloaded over RC4', async () => {
     const peer = await forcedSeeder('both', 'tcp')
     const us = await ourClient(clients, { secure: 2 })
-    const out = tmp.dir()
-    const t = us.add(readFileSync(torrents.tree.file), { path: out, peers: [`127.0.0.1:${peer.port}`], downloadLimit: 300_000 })
-    const wires = watchWires(t)
-    const done = whenDone(t, 30_000)
-    const ltSays = ltEncryption(peer, torrents.tree.ih, us.peerId, done)
-    await done
-    expect(sameTree(treeSrc, join(out, 'album'))).toEqual([])
+    const { wires, ltSays } = await downloadTree(us, peer)
     expect([...new Set(wires.map(w => us.pool.encryption(w)))]).toEqual(['mse-rc4'])
-    expect(await ltSays).toEqual(['rc4'])
+    expect(ltSays).toEqual(['rc4'])
     await us.destroy()
   }, 45_000)
 
@@ -159,17 +165,11 @@ describe.skipIf(!haveLt)('e2e: our MSE/PE dials to libtorrent with encryption fo
     await peer.call('settings', { settings: { in_enc_policy: PE_DISABLED, out_enc_policy: PE_DISABLED } })
     await peer.add({ torrent: torrents.tree.file, save_path: join(treeSrc, '..'), seed_mode: true })
     const us = await ourClient(clients)
-    const out = tmp.dir()
-    const t = us.add(readFileSync(torrents.tree.file), { path: out, peers: [`127.0.0.1:${peer.port}`], downloadLimit: 300_000 })
-    const wires = watchWires(t)
-    const done = whenDone(t, 30_000)
-    const ltSays = ltEncryption(peer, torrents.tree.ih, us.peerId, done)
-    await done
-    expect(sameTree(treeSrc, join(out, 'album'))).toEqual([])
+    const { wires, ltSays } = await downloadTree(us, peer)
     expect([...new Set(wires.map(w => us.pool.encryption(w)))]).toEqual(['plaintext'])
     const stats = us.pool.stats()
     expect(stats.encryption.outgoing).toEqual({ 'plaintext-fallback': wires.length })
     expect(Object.values(stats.mseFailures).reduce((a, b) => a + b, 0)).toBe(1) // one MSE attempt, then plaintext only
-    expect(await ltSays).toEqual(['none'])
+    expect(ltSays).toEqual(['none'])
   }, 45_000)
 })
