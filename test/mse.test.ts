@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Rc4 } from '../src/mse/rc4.js'
 import { MseResponder } from '../src/mse/responder.js'
 import { MseInitiator } from '../src/mse/initiator.js'
+import { DhKeyPair } from '../src/mse/dh.js'
 import type { MseStream } from '../src/mse/common.js'
 import { socketPair } from './helpers/sockets.js'
 
@@ -88,6 +89,28 @@ describe('RC4', () => {
     expect(hex('Key', 'Plaintext')).toBe('bbf316e8d940af0ad3')
     expect(hex('Wiki', 'pedia')).toBe('1021bf0420')
     expect(hex('Secret', 'Attack at dawn')).toBe('45a01f645fc35b383552544b9bf5')
+  })
+})
+
+describe('Diffie-Hellman (BigInt, MSE group)', () => {
+  it('agrees with node:crypto\'s DiffieHellman on the protocol prime, both ways, with 96-byte keys', () => {
+    for (let i = 0; i < 5; i++) {
+      const ours = new DhKeyPair()
+      const ref = createDiffieHellman(PRIME, 2)
+      const refPub = pad96(ref.generateKeys())
+      expect(ours.publicKey).toHaveLength(96)
+      expect(ours.secret(refPub).equals(pad96(ref.computeSecret(ours.publicKey)))).toBe(true)
+      expect(new DhKeyPair().publicKey.equals(ours.publicKey)).toBe(false) // a fresh private key each time
+    }
+  })
+
+  it('refuses peer keys that would make the secret predictable, and keys of the wrong size', () => {
+    const dh = new DhKeyPair()
+    const P = BigInt('0x' + PRIME.toString('hex'))
+    const key = (n: bigint): Buffer => Buffer.from(n.toString(16).padStart(192, '0'), 'hex')
+    for (const bad of [0n, 1n, P - 1n, P, P + 5n]) expect(() => dh.secret(key(bad))).toThrow(/out of range/)
+    expect(() => dh.secret(Buffer.alloc(95, 7))).toThrow(/96 bytes/)
+    expect(dh.secret(key(2n))).toHaveLength(96)
   })
 })
 

@@ -14,19 +14,16 @@
  *
  * Here: the constants, the hashes and key derivation, and MseStream, the ByteStream wrapper both sides are
  * (responder.ts, initiator.ts): it buffers during the handshake, then passes bytes through or RC4s them.
- * Node only (node:crypto's Diffie-Hellman and SHA-1); reached through the Node transport.
+ * Node only (node:crypto's SHA-1 and random bytes; the Diffie-Hellman math is dh.ts); reached through the
+ * Node transport.
  */
-import { createDiffieHellman, createHash, randomBytes, type DiffieHellman } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { Emitter } from '../util/emitter.js'
 import { WasmTorrentError } from '../errors.js'
 import { Rc4 } from './rc4.js'
 import type { ByteStream } from '../wire/types.js'
 
-// The 768-bit MODP prime the protocol fixes, with generator 2.
-const PRIME = Buffer.from(
-  'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3' +
-  'CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563', 'hex')
-export const KEY_BYTES = 96
+export { DH_KEY_BYTES as KEY_BYTES } from './dh.js'
 /** The longest PadA/PadB/PadC/PadD the protocol allows. */
 export const MAX_PAD = 512
 export const VC_BYTES = 8
@@ -47,19 +44,6 @@ export const sha1 = (...parts: Uint8Array[]): Buffer => {
   return h.digest()
 }
 const ascii = (s: string): Buffer => Buffer.from(s, 'latin1')
-
-/** A new Diffie-Hellman key pair on the protocol's prime. */
-export function newDh (): DiffieHellman {
-  return createDiffieHellman(PRIME, 2)
-}
-
-/** A DH value left-padded with zeros to the protocol's 96 bytes (Node drops leading zero bytes). */
-export function pad96 (b: Buffer): Buffer {
-  if (b.length === KEY_BYTES) return b
-  const out = Buffer.alloc(KEY_BYTES)
-  b.copy(out, KEY_BYTES - b.length)
-  return out
-}
 
 /** HASH('req1', S): A's synchronisation marker after PadA. */
 export const req1Hash = (secret: Buffer): Buffer => sha1(ascii('req1'), secret)

@@ -19,11 +19,11 @@
  * handshakes this way): the pool then redials in plaintext when allowed (pool.ts). There is no timer here: the
  * Wire's handshake timeout runs from the moment the connection is made and covers the MSE handshake too.
  */
-import type { DiffieHellman } from 'node:crypto'
 import {
   BT_HANDSHAKE_BYTES, CRYPTO_PLAINTEXT, CRYPTO_RC4, KEY_BYTES, MAX_PAD, MseStream, PLAIN_PREFIX, VC_BYTES, ciphers,
-  newDh, pad96, randomPad, req1Hash, req2Hash, req3Hash
+  randomPad, req1Hash, req2Hash, req3Hash
 } from './common.js'
+import { DhKeyPair } from './dh.js'
 import { WasmTorrentError } from '../errors.js'
 import type { ByteStream } from '../wire/types.js'
 
@@ -38,7 +38,7 @@ export interface MseInitiatorOptions {
 
 export class MseInitiator extends MseStream {
   private phase: Phase = 'yb'
-  private dh: DiffieHellman | null = newDh()
+  private dh: DhKeyPair | null = new DhKeyPair()
   private readonly skey: Buffer
   private readonly provide: number
   /** ENCRYPT(VC) under keyB: what B's answer starts with. */
@@ -51,7 +51,7 @@ export class MseInitiator extends MseStream {
     if (!/^[0-9a-fA-F]{40}$/.test(opts.infoHash)) throw new WasmTorrentError('ERR_MSE_ARGUMENT', 'MSE: infoHash must be 40 hex characters')
     this.skey = Buffer.from(opts.infoHash, 'hex')
     this.provide = opts.rc4Only === true ? CRYPTO_RC4 : CRYPTO_PLAINTEXT | CRYPTO_RC4
-    inner.write(Buffer.concat([pad96(this.dh!.generateKeys()), randomPad()]))
+    inner.write(Buffer.concat([this.dh!.publicKey, randomPad()]))
   }
 
   /** Advances the handshake as far as the buffered bytes allow. */
@@ -61,7 +61,7 @@ export class MseInitiator extends MseStream {
       switch (this.phase) {
         case 'yb': {
           if (b.length < KEY_BYTES) return
-          const secret = pad96(this.dh!.computeSecret(b.subarray(0, KEY_BYTES)))
+          const secret = this.dh!.secret(b.subarray(0, KEY_BYTES))
           this.dh = null
           const c = ciphers(secret, this.skey, 'A')
           this.encrypt = c.encrypt

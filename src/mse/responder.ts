@@ -13,11 +13,11 @@
  * Anything that does not fit fails the connection with a typed error (ERR_MSE_*). The limits are the
  * protocol's own: a pad is at most 512 bytes, so req1 must appear within 512 + 20 bytes after Ya.
  */
-import type { DiffieHellman } from 'node:crypto'
 import {
-  CRYPTO_PLAINTEXT, CRYPTO_RC4, KEY_BYTES, MAX_IA, MAX_PAD, MseStream, PLAIN_PREFIX, VC_BYTES, ciphers, newDh, pad96,
-  randomPad, req1Hash, req2Hash, req3Hash
+  CRYPTO_PLAINTEXT, CRYPTO_RC4, KEY_BYTES, MAX_IA, MAX_PAD, MseStream, PLAIN_PREFIX, VC_BYTES, ciphers, randomPad,
+  req1Hash, req2Hash, req3Hash
 } from './common.js'
+import { DhKeyPair } from './dh.js'
 import type { ByteStream } from '../wire/types.js'
 
 type Phase = 'sniff' | 'ya' | 'req1' | 'skey' | 'head' | 'padc' | 'ia' | 'done'
@@ -32,7 +32,6 @@ export interface MseResponderOptions {
 export class MseResponder extends MseStream {
   private readonly opts: MseResponderOptions
   private phase: Phase = 'sniff'
-  private dh: DiffieHellman | null = newDh()
   private secret: Buffer | null = null
   private provide = 0
   private padLength = 0
@@ -54,7 +53,6 @@ export class MseResponder extends MseStream {
             if (n < PLAIN_PREFIX.length) return // could still be either
             if (this.opts.rc4Only === true) return this.fail('ERR_MSE_PLAINTEXT_REFUSED', 'plaintext handshake refused (encryption required)')
             this.phase = 'done'
-            this.dh = null
             return this.finish('plaintext', b, false)
           }
           this.phase = 'ya'
@@ -63,10 +61,10 @@ export class MseResponder extends MseStream {
         case 'ya': {
           if (b.length < KEY_BYTES) return
           const ya = b.subarray(0, KEY_BYTES)
-          const yb = pad96(this.dh!.generateKeys())
-          this.secret = pad96(this.dh!.computeSecret(ya))
-          this.dh = null
-          this.inner.write(Buffer.concat([yb, randomPad()]))
+          // The key pair is made only now, once the peer turned out to speak MSE (dh.ts: it costs ~0.3 ms).
+          const dh = new DhKeyPair()
+          this.secret = dh.secret(ya)
+          this.inner.write(Buffer.concat([dh.publicKey, randomPad()]))
           this.buf = b.subarray(KEY_BYTES)
           this.phase = 'req1'
           continue
