@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ProgressDisplay, formatLine, type Snapshot } from '../src/cli/progress.js'
-import { UsageError, parseIndexes, parsePeer, parsePort, parseRate, parseSeconds } from '../src/cli/usage.js'
+import { UsageError, parseIndexes, parsePeer, parsePort, parseRate, parseSecure, parseSeconds } from '../src/cli/usage.js'
 import { clientOptions } from '../src/cli/download.js'
 import { createTorrent, parseTorrent, type ParsedTorrent } from '../src/metainfo/index.js'
 import { TREE, writeTree, sameTree } from './helpers/tree.js'
@@ -228,7 +228,39 @@ describe('argument parsing', () => {
     expect(clientOptions({ 'no-dht': true })).not.toHaveProperty('lsd')
     expect(clientOptions({ 'download-limit': '2' })).toMatchObject({ downloadLimit: 2048, uploadLimit: -1 })
     for (const bad of ['two', '1,', '3-1', '-1']) expect(() => parseIndexes(bad), bad).toThrow(/--select/)
+    expect(clientOptions({ secure: '2' })).toMatchObject({ secure: 2 })
+    expect(clientOptions({ secure: '0' })).toMatchObject({ secure: 0 })
+    expect(clientOptions({})).not.toHaveProperty('secure') // the client's default (1)
+    expect(parseSecure('1')).toBe(1)
+    for (const bad of ['3', 'yes', '', '-1']) expect(() => parseSecure(bad), bad).toThrow(/--secure must be 0, 1 or 2/)
   })
+})
+
+describe('--secure against a seed that requires encryption (--secure 2)', () => {
+  let rc4Seeder: Run
+  let rc4Magnet: string
+  beforeAll(async () => {
+    rc4Seeder = start(['seed', join(dir, 'album'), ...LOCAL, '--piece-length', '32K', '--secure', '2'])
+    rc4Magnet = (await rc4Seeder.waitFor('stdout', /^(magnet:\S+)\n[0-9a-f]{40}\n/m))[1]
+  }, SLOW)
+  afterAll(async () => {
+    rc4Seeder.child.kill('SIGKILL')
+    await rc4Seeder.exit
+  })
+
+  it.concurrent('--secure 0 (plaintext dials) is refused by it: exit 2, no metadata', async () => {
+    const r = await cli(['download', rc4Magnet, '--secure', '0', '--timeout', '3', ...LOCAL, '--out', outDir(), '--quiet'])
+    expectOneLineError(r, 2, /^wasmtorrent: no metadata received in 3 s \(0 peers connected\)$/)
+  }, SLOW)
+
+  it.concurrent('the default (MSE offering plaintext or RC4) and --secure 2 download from it, byte-identical', async () => {
+    for (const flags of [[], ['--secure', '2']]) {
+      const o = outDir()
+      const r = await cli(['download', rc4Magnet, ...flags, ...LOCAL, '--out', o, '--quiet'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(sameTree(join(dir, 'album'), join(o, 'album'))).toEqual([])
+    }
+  }, SLOW)
 })
 
 describe('shutdown of the seed', () => {

@@ -1,6 +1,6 @@
 /**
  * `wasmtorrent download <torrent-id> [--out DIR] [--peer HOST:PORT]... [--port N] [--host ADDR] [--select I,J]
- *  [--quiet] [--keep-seeding] [--download-limit KB/s] [--upload-limit KB/s] [--timeout S] [--verbose]`
+ *  [--quiet] [--keep-seeding] [--download-limit KB/s] [--upload-limit KB/s] [--timeout S] [--secure 0|1|2] [--verbose]`
  *
  * Output: progress, notices and errors on stderr; the result on stdout (one line when done:
  * "<info-hash>  <path>  (<size>, <downloaded> in <time>, average <rate>)").
@@ -17,7 +17,7 @@ import type { MagnetTorrent, ParsedTorrent } from '../metainfo/types.js'
 import { ProgressDisplay, RateSampler, formatRate, formatSeconds, snapshot, type Phase, type Snapshot } from './progress.js'
 import {
   EXIT_FAILED, EXIT_OK, EXIT_USAGE, ExitError, UsageError, formatBytes, onInterrupt, parse, parseIndexes, parsePeer,
-  parsePort, parseRate, parseSeconds
+  parsePort, parseRate, parseSecure, parseSeconds
 } from './usage.js'
 
 /** Flags shared by download and seed. */
@@ -30,6 +30,7 @@ export const NETWORK_OPTIONS = {
   'no-dht': { type: 'boolean' },
   'no-lsd': { type: 'boolean' },
   'no-nat': { type: 'boolean' },
+  secure: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean' }
 } as const
@@ -44,6 +45,7 @@ export interface NetworkValues {
   'no-dht'?: boolean
   'no-lsd'?: boolean
   'no-nat'?: boolean
+  secure?: string
 }
 
 /** 127.0.0.0/8, ::1, localhost. */
@@ -72,6 +74,7 @@ export function clientOptions (v: NetworkValues): ClientOptions & { peers: strin
     utp: v['no-utp'] === true ? false : undefined,
     downloadLimit: v['download-limit'] !== undefined ? parseRate(v['download-limit'], '--download-limit') : -1,
     uploadLimit: v['upload-limit'] !== undefined ? parseRate(v['upload-limit'], '--upload-limit') : -1,
+    ...(v.secure !== undefined ? { secure: parseSecure(v.secure) } : {}),
     peers: (v.peer ?? []).map(parsePeer)
   }
 }

@@ -48,6 +48,8 @@ download options:
       --no-lsd            no Local Service Discovery (BEP 14, LAN multicast)
       --no-nat            no UPnP / NAT-PMP port mapping on the router
                           (all three are off when --host is a loopback address, e.g. 127.0.0.1)
+      --secure N          protocol encryption (MSE/PE): 0 plaintext dials; 1 (default) encrypted
+                          handshake first, plaintext when the peer drops it; 2 RC4 only, both ways
   -q, --quiet             no progress display (errors and the result line still print)
       --verbose           also print peers connecting and warnings
   Progress goes to stderr: on a terminal one line redrawn in place (percent, done/total, speeds,
@@ -58,7 +60,7 @@ download options:
 seed options:
       --path DIR          for a .torrent: the directory holding its data (default: current)
   -l, --piece-length N    for a path: bytes per piece (default: automatic)
-      --peer, --port, --host, -u/--upload-limit, --no-utp, --no-dht, --no-lsd, --no-nat,
+      --peer, --port, --host, -u/--upload-limit, --no-utp, --no-dht, --no-lsd, --no-nat, --secure,
       -q/--quiet, --verbose: as for download
   stdout: the magnet URI, then the info-hash; with a specific --host (e.g. 127.0.0.1) the magnet
   names this seeder (x.pe=HOST:PORT). stderr: upload speed and peers (redrawn on a terminal).

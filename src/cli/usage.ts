@@ -61,6 +61,12 @@ export const EXIT_FAILED = 2
 export const EXIT_SIGINT = 130
 export const EXIT_SIGTERM = 143
 
+/** MSE/PE protocol encryption, the client's `secure` option: 0 plaintext dials, 1 MSE with plaintext fallback, 2 RC4 only. */
+export function parseSecure (s: string): 0 | 1 | 2 {
+  if (s === '0' || s === '1' || s === '2') return Number(s) as 0 | 1 | 2
+  throw new UsageError(`--secure must be 0, 1 or 2, not ${JSON.stringify(s)}`)
+}
+
 /** A TCP/UDP port: 0..65535 (0 = any free port). */
 export function parsePort (s: string, flag = '--port'): number {
   if (!/^\d{1,5}$/.test(s.trim()) || Number(s) > 65535) throw new UsageError(`${flag} must be a port number 0-65535, got "${s}"`)
