@@ -28,9 +28,13 @@ describe.skipIf(!haveTr)('e2e with Transmission', () => {
   const tmp = tempDirs('wt-e2e-transmission-')
   const clients: WebTorrent[] = []
   const daemons: Array<Promise<Transmission>> = []
-  /** A daemon of the case's own (encryption 0: tolerated, unless asked). */
+  /**
+   * A daemon of the case's own (encryption 0: tolerated, unless asked). Started one after another: each picks
+   * two free ports just before it binds them, and daemons starting at once could pick the same.
+   */
   const daemon = (encryption?: 2): Promise<Transmission> => {
-    const d = Transmission.start(tmp.dir(), encryption === undefined ? {} : { encryption })
+    const prev = daemons.at(-1)?.catch(() => {}) ?? Promise.resolve()
+    const d = prev.then(async () => await Transmission.start(tmp.dir(), encryption === undefined ? {} : { encryption }))
     daemons.push(d)
     return d
   }

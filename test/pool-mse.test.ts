@@ -3,7 +3,7 @@
  * dialing pools, a pool whose transport has no MSE (it drops encrypted handshakes, as Transmission does when
  * encryption is only "tolerated"), and a peer that never answers.
  */
-import { createServer, type Socket } from 'node:net'
+import { createConnection, createServer, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionPool, createTransport, type PoolOptions, type PoolTorrent, type Transport } from '../src/transport/index.js'
 import { WebTorrent } from '../src/index.js'
@@ -49,6 +49,31 @@ async function connect (a: ConnectionPool, b: ConnectionPool): Promise<{ ta: Poo
   const gotB = waitFor<Wire>(tb, 'wire')
   ta.addPeer(addr(b))
   return { ta, wa: (await gotA)[0], wb: (await gotB)[0] }
+}
+
+/**
+ * A TCP proxy in front of `target` that sees how each connection starts (MSE or a plaintext handshake) and,
+ * by `admit(kind, n)` (n: the connection's number from 0), closes it at once or passes it through.
+ */
+async function gate (target: ConnectionPool, admit: (kind: 'mse' | 'plain', n: number) => boolean): Promise<{ port: number, seen: Array<'mse' | 'plain'> }> {
+  const seen: Array<'mse' | 'plain'> = []
+  const socks: Socket[] = []
+  const server = createServer(c => {
+    socks.push(c)
+    c.once('data', (first: Buffer) => {
+      const kind = first.subarray(0, PLAIN_PREFIX.length).equals(PLAIN_PREFIX) ? 'plain' : 'mse'
+      const n = seen.push(kind) - 1
+      if (!admit(kind, n)) { c.destroy(); return }
+      c.pause()
+      const up = createConnection(target.port, '127.0.0.1', () => { up.write(first); c.pipe(up).pipe(c); c.resume() })
+      socks.push(up)
+      up.on('error', () => c.destroy())
+      c.on('error', () => up.destroy())
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  cleanups.push(() => { for (const s of socks) s.destroy(); return new Promise(resolve => server.close(resolve)) })
+  return { port: (server.address() as { port: number }).port, seen }
 }
 
 describe('ConnectionPool: MSE/PE (secure)', () => {
@@ -122,6 +147,35 @@ describe('ConnectionPool: MSE/PE (secure)', () => {
     await again
     expect(a.stats().encryption.outgoing).toEqual({ 'plaintext-fallback': 2 })
     expect(a.stats().mseFailures).toEqual(failures)
+  })
+
+  it('after MSE was dropped the address stays plaintext, even when the immediate plaintext redial is refused too', async () => {
+    // As Transmission does: drops MSE, and refuses the redial that comes while it tears the first one down.
+    const b = await pool({ transport: plaintextOnly() })
+    const g = await gate(b, (kind, n) => kind === 'plain' && n >= 2)
+    const a = await pool({ backoff: [100, 100, 100] })
+    const ta = a.addTorrent(IH, { peerId: newPeerId() })
+    b.addTorrent(IH, { peerId: newPeerId() })
+    const got = waitFor<Wire>(ta, 'wire')
+    ta.addPeer(`127.0.0.1:${g.port}`)
+    const [wa] = await got
+    expect(g.seen).toEqual(['mse', 'plain', 'plain']) // not MSE again on the second round
+    expect(a.encryption(wa)).toBe('plaintext')
+    expect(a.stats().mseFailures).toEqual({ ERR_MSE_CLOSED: 1 })
+  })
+
+  it('two plaintext dials refused in a row after an MSE failure: MSE is tried again (the peer may require it)', async () => {
+    // A peer that requires encryption, whose first MSE connection failed on the way.
+    const b = await pool({ secure: 2 })
+    const g = await gate(b, (kind, n) => kind === 'mse' && n > 0)
+    const a = await pool({ backoff: [100, 100, 100] })
+    const ta = a.addTorrent(IH, { peerId: newPeerId() })
+    b.addTorrent(IH, { peerId: newPeerId() })
+    const got = waitFor<Wire>(ta, 'wire')
+    ta.addPeer(`127.0.0.1:${g.port}`)
+    const [wa] = await got
+    expect(g.seen).toEqual(['mse', 'plain', 'plain', 'mse'])
+    expect(a.encryption(wa)).toBe('mse-rc4')
   })
 
   it('secure 2 against a peer that drops MSE: no plaintext fallback, the address is given up', async () => {

@@ -7,8 +7,8 @@
  *      (the peer closes, answers wrongly, or the handshake timeout fires before it completed) the address is
  *      redialed at once in plaintext, over the same transport, once per round of attempts, without counting a
  *      failure: libtorrent's pe_enabled does the same, and Transmission with encryption "tolerated" drops
- *      encrypted handshakes. A plaintext redial that completes the handshakes is remembered: that address is
- *      dialed in plaintext from then on.
+ *      encrypted handshakes. The address is then dialed in plaintext from then on, until two plaintext dials
+ *      in a row fail before the peer's handshake (it may require encryption after all): see PeerRecord.
  *   2  RC4 only: dials offer only RC4 and never fall back; incoming plaintext handshakes and MSE offers
  *      without RC4 are refused (ERR_MSE_PLAINTEXT_REFUSED, ERR_MSE_CRYPTO).
  *
@@ -39,7 +39,7 @@ export function secureLevel (v: unknown): Secure {
 /** The stream a Wire runs over for a connection we dialed to `rec` for torrent `infoHash`, and how it was chosen. */
 export function outgoingStream (transport: Transport, secure: Secure, rec: PeerRecord, socket: TransportSocket,
   infoHash: string): { stream: ByteStream, enc: ConnEncryption } {
-  const retry = rec.plaintextNext || rec.plaintextWorks
+  const retry = rec.plaintextNext || rec.preferPlaintext
   rec.plaintextNext = false
   if (secure === 0 || transport.dialEncrypted === undefined) return { stream: socket, enc: PLAIN }
   if (secure === 1 && retry) return { stream: socket, enc: { ...PLAIN, fallback: true } }
@@ -52,12 +52,21 @@ export function mseFailed (conn: Conn): boolean {
   return conn.outgoing && conn.mse !== null && conn.mse.mode === null
 }
 
+// Plaintext dials after an MSE failure that may fail before the peer's handshake before MSE is tried again.
+const PLAINTEXT_TRIES = 2
+
 /**
  * After `conn` closed: redial `rec` in plaintext at once? (secure 1, its MSE handshake failed, not yet
- * retried this round.) Sets the next attempt up when so.
+ * retried this round.) Sets the next attempt up when so, and keeps `preferPlaintext` (see PeerRecord).
  */
 export function plaintextRetry (rec: PeerRecord, conn: Conn): boolean {
-  if (!conn.mayFallBack || !mseFailed(conn) || rec.plaintextRetried) return false
+  if (conn.fallback && !conn.handshaked && ++rec.plaintextFailures >= PLAINTEXT_TRIES) {
+    rec.preferPlaintext = false
+    rec.plaintextFailures = 0
+  }
+  if (!conn.mayFallBack || !mseFailed(conn)) return false
+  rec.preferPlaintext = true
+  if (rec.plaintextRetried) return false
   rec.plaintextRetried = true
   rec.plaintextNext = true
   rec.nextKind = conn.kind

@@ -174,8 +174,15 @@ export interface PeerRecord {
   /** Plaintext for the next attempt (its MSE handshake just failed); `plaintextRetried`: done once this round. */
   plaintextNext: boolean
   plaintextRetried: boolean
-  /** A plaintext dial completed the handshakes after MSE had failed: dial plaintext from now on. */
-  plaintextWorks: boolean
+  /**
+   * secure 1: dial this address in plaintext from now on. Set when its MSE handshake fails (not only once a
+   * plaintext dial worked: a peer that just dropped our MSE connection may refuse the immediate plaintext
+   * redial too, Transmission does while it tears the first one down). Cleared after two plaintext dials in a
+   * row failed before the peer's handshake (`plaintextFailures`): then the peer may require encryption and
+   * the MSE failure was a passing one.
+   */
+  preferPlaintext: boolean
+  plaintextFailures: number
   abort: AbortController | null
   conn: Conn | null
   removed: boolean

@@ -508,7 +508,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
     if (conn.peer !== null && conn.outgoing && conn.kind !== null) {
       conn.peer.lastKind = conn.kind
       conn.peer.switched = false
-      if (conn.fallback) conn.peer.plaintextWorks = true
+      if (conn.fallback) conn.peer.plaintextFailures = 0
     }
     try {
       t.opts.onReady?.(conn.wire)
