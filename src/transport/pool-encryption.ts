@@ -7,8 +7,9 @@
  *      (the peer closes, answers wrongly, or the handshake timeout fires before it completed) the address is
  *      redialed at once in plaintext, over the same transport, once per round of attempts, without counting a
  *      failure: libtorrent's pe_enabled does the same, and Transmission with encryption "tolerated" drops
- *      encrypted handshakes. The address is then dialed in plaintext from then on, until two plaintext dials
- *      in a row fail before the peer's handshake (it may require encryption after all): see PeerRecord.
+ *      encrypted handshakes. The address is then dialed in plaintext over that transport from then on,
+ *      until two plaintext dials in a row fail before the peer's handshake (it may require encryption after
+ *      all): see PeerRecord.plaintextOn.
  *   2  RC4 only: dials offer only RC4 and never fall back; incoming plaintext handshakes and MSE offers
  *      without RC4 are refused (ERR_MSE_PLAINTEXT_REFUSED, ERR_MSE_CRYPTO).
  *
@@ -21,7 +22,7 @@ import type { WasmTorrentError } from '../errors.js'
 import type { ByteStream } from '../wire/types.js'
 import { TransportError } from './errors.js'
 import type { Conn, ConnEncryption, PeerRecord } from './pool-types.js'
-import type { EncryptionMode, Transport, TransportSocket } from './types.js'
+import type { EncryptionMode, Transport, TransportKind, TransportSocket } from './types.js'
 
 export type Secure = 0 | 1 | 2
 export type { ConnEncryption }
@@ -37,9 +38,9 @@ export function secureLevel (v: unknown): Secure {
 }
 
 /** The stream a Wire runs over for a connection we dialed to `rec` for torrent `infoHash`, and how it was chosen. */
-export function outgoingStream (transport: Transport, secure: Secure, rec: PeerRecord, socket: TransportSocket,
-  infoHash: string): { stream: ByteStream, enc: ConnEncryption } {
-  const retry = rec.plaintextNext || rec.preferPlaintext
+export function outgoingStream (transport: Transport, secure: Secure, rec: PeerRecord, kind: TransportKind,
+  socket: TransportSocket, infoHash: string): { stream: ByteStream, enc: ConnEncryption } {
+  const retry = rec.plaintextNext || rec.plaintextOn === kind
   rec.plaintextNext = false
   if (secure === 0 || transport.dialEncrypted === undefined) return { stream: socket, enc: PLAIN }
   if (secure === 1 && retry) return { stream: socket, enc: { ...PLAIN, fallback: true } }
@@ -57,15 +58,16 @@ const PLAINTEXT_TRIES = 2
 
 /**
  * After `conn` closed: redial `rec` in plaintext at once? (secure 1, its MSE handshake failed, not yet
- * retried this round.) Sets the next attempt up when so, and keeps `preferPlaintext` (see PeerRecord).
+ * retried this round.) Sets the next attempt up when so, and keeps `plaintextOn` (see PeerRecord).
  */
 export function plaintextRetry (rec: PeerRecord, conn: Conn): boolean {
-  if (conn.fallback && !conn.handshaked && ++rec.plaintextFailures >= PLAINTEXT_TRIES) {
-    rec.preferPlaintext = false
+  if (conn.fallback && !conn.handshaked && conn.kind === rec.plaintextOn && ++rec.plaintextFailures >= PLAINTEXT_TRIES) {
+    rec.plaintextOn = null
     rec.plaintextFailures = 0
   }
   if (!conn.mayFallBack || !mseFailed(conn)) return false
-  rec.preferPlaintext = true
+  if (rec.plaintextOn !== conn.kind) rec.plaintextFailures = 0
+  rec.plaintextOn = conn.kind
   if (rec.plaintextRetried) return false
   rec.plaintextRetried = true
   rec.plaintextNext = true

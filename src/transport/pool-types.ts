@@ -175,13 +175,15 @@ export interface PeerRecord {
   plaintextNext: boolean
   plaintextRetried: boolean
   /**
-   * secure 1: dial this address in plaintext from now on. Set when its MSE handshake fails (not only once a
-   * plaintext dial worked: a peer that just dropped our MSE connection may refuse the immediate plaintext
-   * redial too, Transmission does while it tears the first one down). Cleared after two plaintext dials in a
-   * row failed before the peer's handshake (`plaintextFailures`): then the peer may require encryption and
-   * the MSE failure was a passing one.
+   * secure 1: the transport over which this address is dialed in plaintext from now on. Set when an MSE
+   * handshake over it fails (not only once a plaintext dial worked: a peer that just dropped our MSE connection
+   * may refuse the immediate plaintext redial too, Transmission does while it tears the first one down).
+   * Cleared after two plaintext dials over it in a row failed before the peer's handshake
+   * (`plaintextFailures`): the peer may require encryption and the MSE failure was a passing one. Per
+   * transport, because a transport the peer closes at once (libtorrent with incoming TCP off) fails MSE and
+   * plaintext alike, which says nothing about the other transport.
    */
-  preferPlaintext: boolean
+  plaintextOn: TransportKind | null
   plaintextFailures: number
   abort: AbortController | null
   conn: Conn | null

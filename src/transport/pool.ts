@@ -338,7 +338,7 @@ export class ConnectionPool extends Emitter<PoolEvents> {
       return this.drain()
     }
     const type: WireType = kind === 'tcp' ? 'tcpOutgoing' : 'utpOutgoing'
-    const { stream, enc } = outgoingStream(this.transport, this.secure, rec, socket, t.infoHash)
+    const { stream, enc } = outgoingStream(this.transport, this.secure, rec, kind, socket, t.infoHash)
     const conn = this.makeConn(stream, type, kind, ip, rec.port, true, t, enc)
     conn.localPort = socket.localPort
     link(rec, conn)
