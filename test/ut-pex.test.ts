@@ -86,22 +86,22 @@ describe('ut_pex between two of our wires', () => {
     expect(pa.supported && pb.supported).toBe(true)
     pa.sendPex({
       added: [
-        { host: '8.8.8.8', port: 6881, flags: { encryption: true, seed: true } },
-        { host: '93.184.216.34', port: 51413, flags: 0x04 | 0x10 },
+        { host: '203.0.113.8', port: 6881, flags: { encryption: true, seed: true } },
+        { host: '192.0.2.34', port: 51413, flags: 0x04 | 0x10 },
         { host: '2001:db8::1', port: 443, flags: { holepunch: true, utp: true } },
-        { host: '[2606:4700:4700::1111]', port: 1, flags: 0xe0 } // reserved bits pass through
+        { host: '[2001:db8:4700::1111]', port: 1, flags: 0xe0 } // reserved bits pass through
       ]
     })
     await waitFor(pb, 'pex')
     expect(got.peers).toEqual([
-      { host: '8.8.8.8', port: 6881, family: 4, flags: { encryption: true, seed: true, utp: false, holepunch: false, reachable: false, bits: 3 } },
-      { host: '93.184.216.34', port: 51413, family: 4, flags: { encryption: false, seed: false, utp: true, holepunch: false, reachable: true, bits: 0x14 } },
+      { host: '203.0.113.8', port: 6881, family: 4, flags: { encryption: true, seed: true, utp: false, holepunch: false, reachable: false, bits: 3 } },
+      { host: '192.0.2.34', port: 51413, family: 4, flags: { encryption: false, seed: false, utp: true, holepunch: false, reachable: true, bits: 0x14 } },
       { host: '2001:db8::1', port: 443, family: 6, flags: { encryption: false, seed: false, utp: true, holepunch: true, reachable: false, bits: 0x0c } },
-      { host: '2606:4700:4700::1111', port: 1, family: 6, flags: { encryption: false, seed: false, utp: false, holepunch: false, reachable: false, bits: 0xe0 } }
+      { host: '2001:db8:4700::1111', port: 1, family: 6, flags: { encryption: false, seed: false, utp: false, holepunch: false, reachable: false, bits: 0xe0 } }
     ])
-    pa.sendPex({ dropped: [{ host: '8.8.8.8', port: 6881 }, { host: '2001:0db8:0::1', port: 443 }] })
+    pa.sendPex({ dropped: [{ host: '203.0.113.8', port: 6881 }, { host: '2001:0db8:0::1', port: 443 }] })
     await waitFor(pb, 'pex', 2000)
-    expect(got.dropped.map(p => [p.host, p.port, p.family])).toEqual([['8.8.8.8', 6881, 4], ['2001:db8::1', 443, 6]])
+    expect(got.dropped.map(p => [p.host, p.port, p.family])).toEqual([['203.0.113.8', 6881, 4], ['2001:db8::1', 443, 6]])
     expect(got.messages[1].added).toEqual([])
     expect(got.warnings).toEqual([])
   })
@@ -110,28 +110,28 @@ describe('ut_pex between two of our wires', () => {
     const Fast = utPex({ interval: 600 })
     const { pa, pb } = await pair(Fast, UtPex)
     const got = collect(pb)
-    pa.sendPex({ added: [{ host: '8.8.8.8', port: 1000 }] })
+    pa.sendPex({ added: [{ host: '203.0.113.8', port: 1000 }] })
     await waitFor(pb, 'pex')
     const t0 = Date.now()
-    pa.sendPex({ added: [{ host: '8.8.4.4', port: 1000 }] })
-    pa.sendPex({ dropped: [{ host: '8.8.8.8', port: 1000 }] })
-    pa.sendPex({ added: [{ host: '1.1.1.1', port: 2000 }], dropped: [{ host: '1.1.1.1', port: 2000 }] }) // never sent
-    pa.sendPex({ dropped: [{ host: '9.9.9.9', port: 2000 }] }) // never announced: no drop sent
+    pa.sendPex({ added: [{ host: '203.0.113.4', port: 1000 }] })
+    pa.sendPex({ dropped: [{ host: '203.0.113.8', port: 1000 }] })
+    pa.sendPex({ added: [{ host: '198.51.100.1', port: 2000 }], dropped: [{ host: '198.51.100.1', port: 2000 }] }) // never sent
+    pa.sendPex({ dropped: [{ host: '198.51.100.9', port: 2000 }] }) // never announced: no drop sent
     await sleep(300)
     expect(got.messages.length).toBe(1)
     await waitFor(pb, 'pex', 2000)
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250)
     expect(got.messages.length).toBe(2)
-    expect(got.messages[1].added.map(p => p.host)).toEqual(['8.8.4.4'])
-    expect(got.messages[1].dropped.map(p => `${p.host}:${p.port}`)).toEqual(['8.8.8.8:1000'])
+    expect(got.messages[1].added.map(p => p.host)).toEqual(['203.0.113.4'])
+    expect(got.messages[1].dropped.map(p => `${p.host}:${p.port}`)).toEqual(['203.0.113.8:1000'])
   })
 
   it('with the default interval, a second message is held back for a minute', async () => {
     const { pa, pb } = await pair()
     const got = collect(pb)
-    pa.sendPex({ added: [{ host: '8.8.8.8', port: 1000 }] })
+    pa.sendPex({ added: [{ host: '203.0.113.8', port: 1000 }] })
     await waitFor(pb, 'pex')
-    pa.sendPex({ added: [{ host: '8.8.4.4', port: 1000 }] })
+    pa.sendPex({ added: [{ host: '203.0.113.4', port: 1000 }] })
     await sleep(500)
     expect(got.messages.length).toBe(1)
   })
@@ -139,7 +139,7 @@ describe('ut_pex between two of our wires', () => {
   it('sends at most 50 added per message; the rest go in the next one', async () => {
     const { pa, pb } = await pair(utPex({ interval: 300 }))
     const got = collect(pb)
-    const many = Array.from({ length: 120 }, (_, i) => ({ host: `8.8.${i >> 8}.${i & 255}`, port: 1000 + i }))
+    const many = Array.from({ length: 120 }, (_, i) => ({ host: `198.51.100.${i}`, port: 1000 + i }))
     pa.sendPex({ added: many })
     await waitFor(pb, 'pex')
     expect(got.messages[0].added.length).toBe(50)
@@ -156,16 +156,16 @@ describe('ut_pex between two of our wires', () => {
     open.push(a, b)
     const pa = a.use(UtPex) as UtPexExtension
     const pb = b.use(UtPex) as UtPexExtension
-    expect(pa.sendPex({ added: [{ host: '8.8.8.8', port: 1 }] })).toBe(true)
+    expect(pa.sendPex({ added: [{ host: '203.0.113.8', port: 1 }] })).toBe(true)
     b.once('handshake', () => b.handshake(IH, PB))
     a.handshake(IH, PA)
     const [msg] = await waitFor<{ added: PexPeer[] }>(pb, 'pex')
-    expect(msg.added.map(p => p.host)).toEqual(['8.8.8.8'])
+    expect(msg.added.map(p => p.host)).toEqual(['203.0.113.8'])
   })
 
   it('rejects entries that are not addresses', async () => {
     const { pa } = await pair()
-    for (const bad of [{ host: 'example.com', port: 1 }, { host: '1.2.3.4', port: 0 }, { host: '1.2.3.4', port: 70000 }, { host: '300.1.1.1', port: 1 }]) {
+    for (const bad of [{ host: 'example.com', port: 1 }, { host: '192.0.2.4', port: 0 }, { host: '192.0.2.4', port: 70000 }, { host: '300.1.1.1', port: 1 }]) {
       expect(() => pa.sendPex({ added: [bad] })).toThrowError(expect.objectContaining({ code: 'ERR_PEX_INVALID_PEER' }))
     }
   })
@@ -183,7 +183,7 @@ describe('ut_pex bad input (case 23, raw peer)', () => {
     const p = await rawPeer()
     const n = Math.floor(499 * 1024 / 6) - 10
     const added = new Uint8Array(n * 6)
-    for (let i = 0; i < n; i++) added.set(v4(8, (i >> 16) & 255, (i >> 8) & 255, i & 255, 1000), i * 6)
+    for (let i = 0; i < n; i++) added.set(v4(203, 0, 113, i & 255, 1000 + (i >> 8)), i * 6)
     p.send({ added })
     await waitFor(p.ext, 'pex')
     expect(p.peers.length).toBe(50)
@@ -200,10 +200,10 @@ describe('ut_pex bad input (case 23, raw peer)', () => {
 
   it('more than 6 messages a minute: the extra ones are ignored', async () => {
     const p = await rawPeer()
-    for (let i = 0; i < 9; i++) p.send({ added: Uint8Array.from(v4(8, 8, 8, i, 1000)), 'added.f': Uint8Array.from([0]) })
+    for (let i = 0; i < 9; i++) p.send({ added: Uint8Array.from(v4(203, 0, 113, i, 1000)), 'added.f': Uint8Array.from([0]) })
     await sleep(200)
     expect(p.messages.length).toBe(6)
-    expect(p.peers.map(x => x.host)).toEqual(['8.8.8.0', '8.8.8.1', '8.8.8.2', '8.8.8.3', '8.8.8.4', '8.8.8.5'])
+    expect(p.peers.map(x => x.host)).toEqual(['203.0.113.0', '203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4', '203.0.113.5'])
     expect(p.ext.ignoredMessages).toBe(3)
     expect(p.warnings.filter(w => w === 'ERR_PEX_TOO_FREQUENT').length).toBe(3)
     expect(p.wire.destroyed).toBe(false)
@@ -211,9 +211,9 @@ describe('ut_pex bad input (case 23, raw peer)', () => {
 
   it('more than 50 added (IPv4 and IPv6 together) are truncated to 50; dropped likewise', async () => {
     const p = await rawPeer()
-    const added = Uint8Array.from(Array.from({ length: 40 }, (_, i) => v4(8, 8, 1, i, 1000)).flat())
+    const added = Uint8Array.from(Array.from({ length: 40 }, (_, i) => v4(198, 51, 100, i, 1000)).flat())
     const added6 = Uint8Array.from(Array.from({ length: 40 }, (_, i) => v6([0x20, 1, 0xd, 0xb8, ...Array(11).fill(0), i], 2000)).flat())
-    const dropped = Uint8Array.from(Array.from({ length: 70 }, (_, i) => v4(9, 9, 1, i, 1000)).flat())
+    const dropped = Uint8Array.from(Array.from({ length: 70 }, (_, i) => v4(192, 0, 2, i, 1000)).flat())
     p.send({ added, 'added.f': new Uint8Array(40).fill(2), added6, 'added6.f': new Uint8Array(40).fill(4), dropped })
     await waitFor(p.ext, 'pex')
     expect(p.peers.length).toBe(50)
@@ -226,16 +226,16 @@ describe('ut_pex bad input (case 23, raw peer)', () => {
   it('addresses that cannot be right are ignored: port 0, 0.0.0.0, broadcast, multicast, reserved, ::, ff00::, v4-mapped', async () => {
     const p = await rawPeer()
     const added = Uint8Array.from([
-      v4(8, 8, 8, 8, 0), v4(0, 0, 0, 0, 1000), v4(0, 1, 2, 3, 1000), v4(255, 255, 255, 255, 1000), v4(224, 0, 0, 1, 1000),
-      v4(239, 255, 255, 250, 1000), v4(240, 0, 0, 1, 1000), v4(8, 8, 8, 8, 1000)
+      v4(203, 0, 113, 8, 0), v4(0, 0, 0, 0, 1000), v4(0, 1, 2, 3, 1000), v4(255, 255, 255, 255, 1000), v4(224, 0, 0, 1, 1000),
+      v4(239, 255, 255, 250, 1000), v4(240, 0, 0, 1, 1000), v4(203, 0, 113, 8, 1000)
     ].flat())
     const added6 = Uint8Array.from([
       v6(Array(16).fill(0), 1000), v6([0xff, 2, ...Array(13).fill(0), 1], 1000),
-      v6([...Array(10).fill(0), 0xff, 0xff, 8, 8, 8, 8], 1000), v6([0x26, 0x06, ...Array(13).fill(0), 1], 1000)
+      v6([...Array(10).fill(0), 0xff, 0xff, 203, 0, 113, 8], 1000), v6([0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1], 1000)
     ].flat())
     p.send({ added, added6 })
     await waitFor(p.ext, 'pex')
-    expect(p.peers.map(x => `${x.host}:${x.port}`)).toEqual(['8.8.8.8:1000', '2606::1:1000'])
+    expect(p.peers.map(x => `${x.host}:${x.port}`)).toEqual(['203.0.113.8:1000', '2001:db8::1:1000'])
     expect(p.peers[0].flags.bits).toBe(0) // no added.f: flags 0
     expect(p.warnings).toContain('ERR_PEX_BAD_ADDRESS')
   })
@@ -268,10 +268,10 @@ describe('ut_pex bad input (case 23, raw peer)', () => {
 
   it('added.f of the wrong length is not used; duplicates in a message are reported once', async () => {
     const p = await rawPeer()
-    const added = Uint8Array.from([v4(8, 8, 8, 8, 1000), v4(8, 8, 4, 4, 1000), v4(8, 8, 8, 8, 1000)].flat())
+    const added = Uint8Array.from([v4(203, 0, 113, 8, 1000), v4(203, 0, 113, 4, 1000), v4(203, 0, 113, 8, 1000)].flat())
     p.send({ added, 'added.f': Uint8Array.from([2, 2]) })
     await waitFor(p.ext, 'pex')
-    expect(p.peers.map(x => [x.host, x.flags.bits])).toEqual([['8.8.8.8', 0], ['8.8.4.4', 0]])
+    expect(p.peers.map(x => [x.host, x.flags.bits])).toEqual([['203.0.113.8', 0], ['203.0.113.4', 0]])
   })
 
   it('private torrents: ut_pex is not advertised, input is ignored, nothing is sent', async () => {
@@ -281,8 +281,8 @@ describe('ut_pex bad input (case 23, raw peer)', () => {
     expect(p.ext.supported).toBe(false)
     let sent = 0
     p.raw.on('data', () => sent++)
-    p.raw.write(encodeExtended(1, bencode.encode({ added: Uint8Array.from(v4(8, 8, 8, 8, 1000)) })))
-    expect(p.ext.sendPex({ added: [{ host: '8.8.8.8', port: 1 }] })).toBe(false)
+    p.raw.write(encodeExtended(1, bencode.encode({ added: Uint8Array.from(v4(203, 0, 113, 8, 1000)) })))
+    expect(p.ext.sendPex({ added: [{ host: '203.0.113.8', port: 1 }] })).toBe(false)
     await sleep(100)
     expect(p.peers).toEqual([])
     expect(sent).toBe(0)

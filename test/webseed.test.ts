@@ -362,7 +362,7 @@ describe('WebSeed: SSRF rules on resolved addresses (fake HTTP layer)', () => {
 
   it('a public web seed redirecting to a loopback or private address is refused before connecting there', async () => {
     for (const target of ['http://127.0.0.1:1/x', 'http://intranet.example/x', 'http://[::1]/x', 'http://10.0.0.1/x']) {
-      const http = fakeHttp({ 'seed.example': ['93.184.216.34'], 'intranet.example': ['10.1.2.3'] },
+      const http = fakeHttp({ 'seed.example': ['192.0.2.34'], 'intranet.example': ['10.1.2.3'] },
         url => url.startsWith('http://seed.example') ? { status: 302, location: target } : { status: 500 })
       const ws = seed('http://seed.example/s.bin', t, { http })
       const c = closed(ws)
@@ -380,7 +380,7 @@ describe('WebSeed: SSRF rules on resolved addresses (fake HTTP layer)', () => {
   })
 
   it('a public web seed redirecting to another public host is followed', async () => {
-    const http = fakeHttp({ 'seed.example': ['93.184.216.34'], 'cdn.example': ['203.0.113.7'] },
+    const http = fakeHttp({ 'seed.example': ['192.0.2.34'], 'cdn.example': ['203.0.113.7'] },
       url => url.startsWith('http://seed.example') ? { status: 301, location: 'http://cdn.example/s.bin?sig=abc' } : { status: 503 })
     const ws = seed('http://seed.example/s.bin', t, { http, retryDelayMs: 5000 })
     expect((await getPieces(ws, t, [0]))[0].err?.status).toBe(503)
