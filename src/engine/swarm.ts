@@ -20,8 +20,9 @@ import { SmartBan } from './smart-ban.js'
 import { findHotswap, HOTSWAP_MIN_TAKER_SPEED } from './hotswap.js'
 import { RateLimiter } from './throttle.js'
 import { isUploadOnlyError } from '../storage/index.js'
-import type { PieceVerifier, VerifyResult } from './verifier.js'
-import type { WriteTarget } from '../storage/index.js'
+import type { PieceVerifier } from './verifier.js'
+import { checkPiece } from './piece-check.js'
+import { PieceBuffers } from './piece-buffers.js'
 import type { PieceStore, SwarmEvents, SwarmOptions, SwarmPeer } from './types.js'
 import { createVerifier } from '#piece-verifier'
 
@@ -35,11 +36,6 @@ const MAX_PIPELINE = 500
 const DEFAULT_PEER_REQQ = 250
 // In endgame a block is requested from at most this many peers at once.
 const ENDGAME_MAX_REQUESTERS = 2
-// Bytes of finished pieces' buffers kept for reuse, so a steady download does not allocate (and the OS zero and
-// map) a buffer per piece: the queue below plus a full pipeline of active pieces. At most the buffers a download
-// had in use at once are kept, so this never raises the peak; with 32 buffers of 256 KiB, fresh allocations
-// and their page faults were ~4% of the main thread on a 1 GiB download.
-const BUFFER_POOL_BYTES = 24 * 1024 * 1024
 // Bytes of complete pieces waiting for verification or the store before no new piece is started: memory stays
 // bounded when the disk or the hashing threads are slower than the network (libtorrent's max_queued_disk_bytes).
 const MAX_QUEUED_PIECE_BYTES = 16 * 1024 * 1024
@@ -88,7 +84,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   private readonly choker: Choker
   private readonly smartBan = new SmartBan()
   private readonly banned = new WeakSet<SwarmPeer>()
-  private readonly bufferPool: Uint8Array[] = []
+  private readonly buffers: PieceBuffers
   private fillScheduled = false
   private throttledFill = false
   /** Paces our requests (download) and our blocks sent (upload); children of the client's limiters. */
@@ -102,6 +98,7 @@ export class Swarm extends Emitter<SwarmEvents> {
   constructor (opts: SwarmOptions) {
     super()
     this.pieceLength = opts.pieceLength
+    this.buffers = new PieceBuffers(opts.pieceLength)
     this.length = opts.length
     this.pieceCount = Math.ceil(opts.length / opts.pieceLength)
     this.lastPieceLength = opts.length - (this.pieceCount - 1) * opts.pieceLength
@@ -399,9 +396,7 @@ export class Swarm extends Emitter<SwarmEvents> {
 
   private activate (index: number): ActivePiece {
     const len = this.pieceLengthOf(index)
-    let buf = len === this.pieceLength ? this.bufferPool.pop() : undefined
-    buf ??= new Uint8Array(len)
-    const piece = new ActivePiece(index, len, buf)
+    const piece = new ActivePiece(index, len, this.buffers.take(len))
     this.active.set(index, piece)
     this.want.clear(index)
     return piece
@@ -467,39 +462,27 @@ export class Swarm extends Emitter<SwarmEvents> {
     const index = piece.index
     const expected = this.hashes.subarray(index * 20, index * 20 + 20)
     const blockDigests = this.smartBan.hasHistory(index) ? BLOCK_LENGTH : 0
-    // Where the store lets the verifier's thread write the piece (Node fs store), a piece that passes is hashed
-    // and written in one trip off the main thread. Written one after another by the main thread instead, each
-    // write waited for a turn of a busy event loop: on a 1 GiB download pieces queued for the disk most of the
-    // time while every thread had time to spare.
-    const check = (targets: readonly WriteTarget[] | null): Promise<VerifyResult> =>
-      this.verifier.verify(piece.buffer, blockDigests, targets === null ? undefined : { expected, targets })
-    const verified = this.store.putDelegated !== undefined ? this.store.putDelegated(index, piece.buffer, check) : check(null)
-    verified.then(async (res: VerifyResult & { error?: Error }) => {
-      const { digest, data, blocks } = res
-      piece.buffer = data
+    checkPiece(this.verifier, this.store, index, piece.buffer, expected, blockDigests).then(async r => {
+      piece.buffer = r.data
       if (this.destroyed) return
-      if (!equal(digest, expected)) {
-        this.onHashFail(piece, blocks ?? (await this.verifier.verify(data, BLOCK_LENGTH)).blocks!)
+      if (!r.passed) {
+        this.onHashFail(piece, r.blocks ?? (await this.verifier.verify(r.data, BLOCK_LENGTH)).blocks!)
         return
       }
-      if (blocks) for (const w of this.smartBan.onPass(index, blocks)) this.ban(w, 'sent a block that differs from the verified piece')
-      try {
-        if (res.error !== undefined) throw res.error
-        if (!res.written) await this.store.put(index, data)
-      } catch (err) {
-        this.dropPiece(piece, err as Error)
+      if (r.blocks) for (const w of this.smartBan.onPass(index, r.blocks)) this.ban(w, 'sent a block that differs from the verified piece')
+      if (r.storeError !== null) {
+        this.dropPiece(piece, r.storeError)
         return
       }
       this.active.delete(index)
-      this.releaseBuffer(data)
+      this.buffers.give(r.data)
       this.have.set(index)
       this.needed.clear(index)
       for (const w of this.wires) w.have(index)
       this.emit('verified', index)
       this.checkDone()
     }, (err: Error) => {
-      // The verifier or the store failed before the piece could be checked (a worker died, the file could not
-      // be opened): the piece is downloaded again.
+      // The piece could not be checked at all (a worker died, the file could not be opened): downloaded again.
       if (!this.destroyed) this.dropPiece(piece, err)
     }).catch(err => this.emit('warning', err as Error)).finally(() => {
       this.verifying--
@@ -507,25 +490,27 @@ export class Swarm extends Emitter<SwarmEvents> {
     })
   }
 
-  /** A complete piece could not be stored: it becomes wanted again; a full or read-only disk stops downloads. */
-  private dropPiece (piece: ActivePiece, err: Error): void {
+  /** A complete piece is given up: it becomes wanted again and its buffer goes back to the pool. */
+  private abandon (piece: ActivePiece): void {
     if (this.active.get(piece.index) === piece) {
       this.active.delete(piece.index)
       if (this.needed.get(piece.index)) this.want.set(piece.index)
     }
-    this.releaseBuffer(piece.buffer) // (not when it was lost with a worker: a moved-out buffer has length 0)
+    this.buffers.give(piece.buffer)
+  }
+
+  /** A complete piece could not be stored (or checked); a full or read-only disk stops downloads. */
+  private dropPiece (piece: ActivePiece, err: Error): void {
+    this.abandon(piece)
     if (isUploadOnlyError(err)) this.enterUploadOnly(err)
     this.emit('warning', err)
   }
 
   private onHashFail (piece: ActivePiece, blockDigests: Uint8Array): void {
-    const index = piece.index
     this.wasted += piece.length
-    this.active.delete(index)
-    if (this.needed.get(index)) this.want.set(index)
-    this.releaseBuffer(piece.buffer)
-    const culprit = this.smartBan.onFail(index, piece.senders, blockDigests)
-    this.emit('hashfail', index)
+    this.abandon(piece)
+    const culprit = this.smartBan.onFail(piece.index, piece.senders, blockDigests)
+    this.emit('hashfail', piece.index)
     // A peer that sent every block of a failed piece is to blame without needing the good copy.
     if (culprit) this.ban(culprit, 'sent every block of a piece that failed its hash check')
   }
@@ -553,10 +538,6 @@ export class Swarm extends Emitter<SwarmEvents> {
     }, WRITE_RETRY_MS)
     const t = this.uploadOnlyTimer as { unref?: () => void }
     if (typeof t.unref === 'function') t.unref()
-  }
-
-  private releaseBuffer (buf: Uint8Array): void {
-    if (buf.length === this.pieceLength && (this.bufferPool.length + 1) * buf.length <= BUFFER_POOL_BYTES) this.bufferPool.push(buf)
   }
 
   private checkDone (): void {
@@ -613,10 +594,4 @@ export class Swarm extends Emitter<SwarmEvents> {
   get activePieces (): number[] {
     return [...this.active.keys()]
   }
-}
-
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -7,6 +7,7 @@ import { writeSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import { runHashJob, type HashJob } from './hash-job.js'
 import { sha1 } from '../sha1/index.js'
+import { bytesEqual } from '../util/bytes.js'
 
 /**
  * Piece verification: the piece's digest, and per-block digests when blockLength > 0 (smart ban). With
@@ -19,12 +20,6 @@ export interface VerifyTask {
   blockLength: number
   expected?: Uint8Array
   targets?: ReadonlyArray<{ fd: number, offset: number, length: number, position: number }>
-}
-
-function sameDigest (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** Positioned writes of `data`; an errno-style failure is reported, not thrown (the piece goes back either way). */
@@ -50,7 +45,7 @@ port.on('message', ({ id, task }: { id: number, task: HashJob | VerifyTask }) =>
       const { data, blockLength, expected, targets } = task
       const digest = sha1(data)
       const blocks = blockLength > 0 ? sha1.batch(data, blockLength) : null
-      const write = targets !== undefined && expected !== undefined && sameDigest(digest, expected)
+      const write = targets !== undefined && expected !== undefined && bytesEqual(digest, expected)
       const writeError = write ? writeTargets(data, targets) : undefined
       const transfer = [data.buffer as ArrayBuffer]
       if (blocks) transfer.push(blocks.buffer as ArrayBuffer)
