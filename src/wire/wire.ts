@@ -23,7 +23,8 @@ import {
 } from '../wire-codec/index.js'
 import { Outbox, RUN_CANCEL, RUN_HAVE, RUN_REJECT, RUN_REQUEST } from './outbox.js'
 import type { ExtendedHandshake, WireExtension, WireExtensionClass } from './extension.js'
-import { RequestTable, requestKey, type PendingRequest, type RequestCallback } from './requests.js'
+import { RequestTable, type PendingRequest, type RequestCallback } from './requests.js'
+import { MAX_BAD_REQUESTS, PeerRequests } from './peer-requests.js'
 import { SpeedMeter } from './speed.js'
 import { addTickable, removeTickable } from './ticker.js'
 import type { BlockSink, ByteStream, WireEvents, WireOptions, WireType } from './types.js'
@@ -40,8 +41,6 @@ const DEFAULT_KEEP_ALIVE_INTERVAL = 60_000
 const DEFAULT_MAX_PEER_REQUESTS = 500
 // Largest block a peer may request. 16 KiB is the norm; some clients used 32-128 KiB blocks long ago.
 const MAX_REQUEST_LENGTH = 128 * 1024
-// Invalid requests (out of range, pieces we lack, zero length) tolerated before disconnecting (case 19).
-const MAX_BAD_REQUESTS = 20
 // Availability messages (haves, bitfield) kept while the piece count is unknown (magnet before metadata);
 // BEP 3 puts at most one have per piece, so a peer that sends more than this is ignored past it.
 const MAX_EARLY_HAVES = 65_536
@@ -126,9 +125,8 @@ export class Wire extends Emitter<WireEvents> {
   private earlyBitfield: Uint8Array | null = null
   private earlyHaves: number[] = []
   private earlyHaveAll = false
-  /** Incoming requests not yet answered: key -> length while live, -length once the peer cancelled it. */
-  private readonly peerRequestTable = new Map<number, number>()
-  private badRequests = 0
+  /** The peer's requests not answered yet (peer-requests.ts). */
+  private readonly peerRequests = new PeerRequests()
   /** Outgoing messages, batched and coalesced per turn (outbox.ts). */
   private readonly out: Outbox
 
@@ -229,12 +227,9 @@ export class Wire extends Emitter<WireEvents> {
     this.amChoking = true
     this.push(encodeChoke())
     // Without BEP 6 the peer drops its requests on a choke; with it we must reject each (except allowed fast).
-    for (const [key, len] of this.peerRequestTable) {
-      const index = Math.floor(key / 0x100000000)
-      if (this.allowedFast.has(index)) continue
-      this.peerRequestTable.delete(key)
-      if (this.hasFast) this.queueTriple(RUN_REJECT, index, key % 0x100000000, Math.abs(len))
-    }
+    this.peerRequests.choke(this.allowedFast, (index, begin, length) => {
+      if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
+    })
   }
 
   unchoke (): void {
@@ -352,7 +347,7 @@ export class Wire extends Emitter<WireEvents> {
 
   /** Number of the peer's requests we have not answered. */
   get peerRequestCount (): number {
-    return this.peerRequestTable.size
+    return this.peerRequests.size
   }
 
   downloadSpeed (): number {
@@ -370,7 +365,7 @@ export class Wire extends Emitter<WireEvents> {
     this.closeReason = err ?? null
     removeTickable(this)
     this.requestTable.failAll(new WasmTorrentError('ERR_WIRE_CLOSED', 'wire closed'))
-    this.peerRequestTable.clear()
+    this.peerRequests.clear()
     for (const name in this.extensions) this.extensions[name].onClose?.()
     try {
       this.out.flush()
@@ -565,23 +560,22 @@ export class Wire extends Emitter<WireEvents> {
     const bad = length === 0 || length > MAX_REQUEST_LENGTH || (this.pieces >= 0 && index >= this.pieces)
     if (bad) return this.badRequest(index, begin, length)
     const choked = this.amChoking && !this.allowedFast.has(index)
-    const key = requestKey(index, begin)
-    if (choked || this.peerRequestTable.size >= this.opts.maxPeerRequests || this.peerRequestTable.has(key)) {
+    if (choked || this.peerRequests.size >= this.opts.maxPeerRequests || this.peerRequests.has(index, begin)) {
       // A request racing our choke is normal; with BEP 6 it must be answered with a reject.
       if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
       return
     }
-    this.peerRequestTable.set(key, length)
+    this.peerRequests.add(index, begin, length)
     this.emit('request', index, begin, length, (err: Error | null, block?: Uint8Array) => {
-      this.respond(key, index, begin, length, err, block)
+      this.respond(index, begin, length, err, block)
     })
   }
 
-  private respond (key: number, index: number, begin: number, length: number, err: Error | null, block?: Uint8Array): void {
-    const len = this.peerRequestTable.get(key)
-    if (len === undefined || this.destroyed) return // choked or closed meanwhile
-    this.peerRequestTable.delete(key)
-    if (len < 0) { // the peer cancelled it
+  private respond (index: number, begin: number, length: number, err: Error | null, block?: Uint8Array): void {
+    if (this.destroyed) return
+    const owed = this.peerRequests.settle(index, begin)
+    if (owed === 'nothing') return // choked meanwhile
+    if (owed === 'reject') { // the peer cancelled it
       if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
       return
     }
@@ -599,15 +593,13 @@ export class Wire extends Emitter<WireEvents> {
 
   private badRequest (index: number, begin: number, length: number): void {
     if (this.hasFast) this.queueTriple(RUN_REJECT, index, begin, length)
-    if (++this.badRequests > MAX_BAD_REQUESTS) {
+    if (this.peerRequests.countBad()) {
       this.destroy(new WireProtocolError('ERR_WIRE_BAD_REQUESTS', `more than ${MAX_BAD_REQUESTS} invalid requests`))
     }
   }
 
   onCancel (index: number, begin: number, length: number): void {
-    const key = requestKey(index, begin)
-    const len = this.peerRequestTable.get(key)
-    if (len !== undefined && len > 0) this.peerRequestTable.set(key, -len)
+    this.peerRequests.cancel(index, begin)
     this.emit('cancel', index, begin, length)
   }
 
