@@ -76,6 +76,18 @@ async function gate (target: ConnectionPool, admit: (kind: 'mse' | 'plain', n: n
   return { port: (server.address() as { port: number }).port, seen }
 }
 
+/** A new pool (secure 1, short backoff) dials `b` for IH through a gate; resolves with its ready wire. */
+async function dialThroughGate (b: ConnectionPool, admit: (kind: 'mse' | 'plain', n: number) => boolean):
+Promise<{ a: ConnectionPool, wa: Wire, seen: Array<'mse' | 'plain'> }> {
+  const g = await gate(b, admit)
+  const a = await pool({ backoff: [100, 100, 100] })
+  const ta = a.addTorrent(IH, { peerId: newPeerId() })
+  b.addTorrent(IH, { peerId: newPeerId() })
+  const got = waitFor<Wire>(ta, 'wire')
+  ta.addPeer(`127.0.0.1:${g.port}`)
+  return { a, wa: (await got)[0], seen: g.seen }
+}
+
 describe('ConnectionPool: MSE/PE (secure)', () => {
   it('secure 1 (default): our dial opens with MSE, the responder picks plaintext; both ends report it', async () => {
     const b = await pool()
@@ -151,30 +163,16 @@ describe('ConnectionPool: MSE/PE (secure)', () => {
 
   it('after MSE was dropped the address stays plaintext, even when the immediate plaintext redial is refused too', async () => {
     // As Transmission does: drops MSE, and refuses the redial that comes while it tears the first one down.
-    const b = await pool({ transport: plaintextOnly() })
-    const g = await gate(b, (kind, n) => kind === 'plain' && n >= 2)
-    const a = await pool({ backoff: [100, 100, 100] })
-    const ta = a.addTorrent(IH, { peerId: newPeerId() })
-    b.addTorrent(IH, { peerId: newPeerId() })
-    const got = waitFor<Wire>(ta, 'wire')
-    ta.addPeer(`127.0.0.1:${g.port}`)
-    const [wa] = await got
-    expect(g.seen).toEqual(['mse', 'plain', 'plain']) // not MSE again on the second round
+    const { a, wa, seen } = await dialThroughGate(await pool({ transport: plaintextOnly() }), (kind, n) => kind === 'plain' && n >= 2)
+    expect(seen).toEqual(['mse', 'plain', 'plain']) // not MSE again on the second round
     expect(a.encryption(wa)).toBe('plaintext')
     expect(a.stats().mseFailures).toEqual({ ERR_MSE_CLOSED: 1 })
   })
 
   it('two plaintext dials refused in a row after an MSE failure: MSE is tried again (the peer may require it)', async () => {
     // A peer that requires encryption, whose first MSE connection failed on the way.
-    const b = await pool({ secure: 2 })
-    const g = await gate(b, (kind, n) => kind === 'mse' && n > 0)
-    const a = await pool({ backoff: [100, 100, 100] })
-    const ta = a.addTorrent(IH, { peerId: newPeerId() })
-    b.addTorrent(IH, { peerId: newPeerId() })
-    const got = waitFor<Wire>(ta, 'wire')
-    ta.addPeer(`127.0.0.1:${g.port}`)
-    const [wa] = await got
-    expect(g.seen).toEqual(['mse', 'plain', 'plain', 'mse'])
+    const { a, wa, seen } = await dialThroughGate(await pool({ secure: 2 }), (kind, n) => kind === 'mse' && n > 0)
+    expect(seen).toEqual(['mse', 'plain', 'plain', 'mse'])
     expect(a.encryption(wa)).toBe('mse-rc4')
   })
 
