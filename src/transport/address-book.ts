@@ -61,7 +61,7 @@ export class AddressBook {
     } else {
       rec = {
         key: a.key, host: a.host, port: a.port, state: 'queued', failures: 0, nextAttempt: 0, lastKind: null,
-        nextKind: null, switched: false, plaintextNext: false, plaintextRetried: false, plaintextOn: null, plaintextFailures: 0,
+        nextKind: null, switched: false, plaintextRetried: false, plaintextOn: null, plaintextFailures: 0,
         abort: null, conn: null, removed: false
       }
       t.peers.set(a.key, rec)

@@ -40,8 +40,7 @@ export function secureLevel (v: unknown): Secure {
 /** The stream a Wire runs over for a connection we dialed to `rec` for torrent `infoHash`, and how it was chosen. */
 export function outgoingStream (transport: Transport, secure: Secure, rec: PeerRecord, kind: TransportKind,
   socket: TransportSocket, infoHash: string): { stream: ByteStream, enc: ConnEncryption } {
-  const retry = rec.plaintextNext || rec.plaintextOn === kind
-  rec.plaintextNext = false
+  const retry = rec.plaintextOn === kind
   if (secure === 0 || transport.dialEncrypted === undefined) return { stream: socket, enc: PLAIN }
   if (secure === 1 && retry) return { stream: socket, enc: { ...PLAIN, fallback: true } }
   const mse = transport.dialEncrypted(socket, { infoHash, rc4Only: secure === 2 })
@@ -70,7 +69,6 @@ export function plaintextRetry (rec: PeerRecord, conn: Conn): boolean {
   rec.plaintextOn = conn.kind
   if (rec.plaintextRetried) return false
   rec.plaintextRetried = true
-  rec.plaintextNext = true
   rec.nextKind = conn.kind
   return true
 }

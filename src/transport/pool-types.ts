@@ -171,8 +171,7 @@ export interface PeerRecord {
   nextKind: TransportKind | null
   /** This round already switched transport once. */
   switched: boolean
-  /** Plaintext for the next attempt (its MSE handshake just failed); `plaintextRetried`: done once this round. */
-  plaintextNext: boolean
+  /** This round already redialed in plaintext at once after an MSE failure. */
   plaintextRetried: boolean
   /**
    * secure 1: the transport over which this address is dialed in plaintext from now on. Set when an MSE
